@@ -1,0 +1,47 @@
+# `make train` sets up .venv on first use and trains the default agent; `make test` runs the tests.
+PYTHON ?= python3
+# The torch build to install; here a CPU wheel lies on disk. On a GPU machine, e.g. TORCH=torch==2.13.0
+# with the matching CUDA index, or leave as is for CPU.
+TORCH ?= torch==2.13.0
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+AGENT ?= dqn
+ENV ?= CartPole-v1
+ARGS ?=
+
+.PHONY: train test lint format bench clean
+
+$(VENV)/.core: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+$(VENV)/.sb3: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[sb3]"
+	touch $@
+
+train: $(VENV)/.core
+	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
+
+test: $(VENV)/.dev
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.sb3
+	$(BIN)/python experiments/bench_dqn_vs_sb3.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,272 @@
+"""Deep Q-Network (Mnih et al., 2015, "Human-level control through deep RL", Algorithm 1).
+
+The classic improvements are config switches, each a few lines below:
+double DQN (van Hasselt et al., 2016), dueling heads (Wang et al., 2016), n-step returns
+(Sutton, 1988; used in Rainbow, Hessel et al., 2018) and proportional prioritized replay
+(Schaul et al., 2016).
+
+    for each vector step:
+        a = epsilon-greedy(Q(s))                     explore()
+        store (s, a, r, s', done) as n-step          observe()
+        every train_freq steps, gradient_steps x:    update()
+            y = R + gamma^m * (1 - terminated) * Q_target(s', argmax Q(s'))   (double)
+            minimise Huber(Q(s, a) - y)
+        every target_update_interval steps: Q_target <- Q (or Polyak with tau)
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from torch import Tensor
+
+from rlbox.buffers import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
+from rlbox.config import check, param
+from rlbox.envs.base import Step, VectorEnv
+from rlbox.errors import RlboxError
+from rlbox.loop import LoopState, run_loop
+from rlbox.nn import MLP, QNetwork, soft_update
+from rlbox.schedules import linear
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    lr: float = param(1e-3, "Adam learning rate.")
+    lr_schedule: Literal["constant", "linear"] = param(
+        "constant", "'linear' decays the learning rate to 0 at the end of the budget."
+    )
+    batch_size: int = param(64, "Transitions per gradient step.")
+    buffer_size: int = param(100_000, "Replay capacity in transitions.")
+    learning_starts: int = param(1_000, "Environment steps of random play before learning.")
+    gamma: float = param(0.99, "Discount factor.")
+    train_freq: int = param(4, "Environment steps between two rounds of gradient steps.")
+    gradient_steps: int = param(1, "Gradient steps per round.")
+    target_update_interval: int = param(1_000, "Environment steps between target updates.")
+    tau: float = param(1.0, "Target update coefficient: 1 copies, < 1 is Polyak averaging.")
+    exploration_fraction: float = param(0.1, "Fraction of the budget over which epsilon decays.")
+    exploration_initial_eps: float = param(1.0, "Epsilon at the start.")
+    exploration_final_eps: float = param(0.05, "Epsilon after the decay.")
+    max_grad_norm: float = param(10.0, "Clip the gradient's global norm to this.")
+    loss: Literal["huber", "mse"] = param("huber", "TD loss; Huber is the paper's error clipping.")
+    hidden_sizes: tuple[int, ...] = param((256, 256), "Hidden layer sizes of the MLP backbone.")
+    double: bool = param(False, "Double DQN: the online net picks the next action.")
+    dueling: bool = param(False, "Dueling head: Q = V + A - mean(A).")
+    n_step: int = param(1, "Steps of reward summed before bootstrapping.")
+    prioritized: bool = param(False, "Prioritized replay (proportional).")
+    per_alpha: float = param(0.6, "How strongly priorities skew sampling (0 = uniform).")
+    per_beta: float = param(0.4, "Initial importance-weight exponent, annealed to 1.")
+    per_eps: float = param(1e-6, "Added to |TD error| so no transition has zero priority.")
+
+    def __post_init__(self) -> None:
+        check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        for key in ("batch_size", "buffer_size", "train_freq", "gradient_steps", "n_step"):
+            check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
+        check(self.target_update_interval >= 1, "target_update_interval", "must be >= 1")
+        check(self.learning_starts >= 0, "learning_starts", "must be >= 0")
+        check(0.0 <= self.gamma <= 1.0, "gamma", f"must be in [0, 1], got {self.gamma}")
+        check(0.0 < self.tau <= 1.0, "tau", f"must be in (0, 1], got {self.tau}")
+        check(0.0 <= self.exploration_fraction <= 1.0, "exploration_fraction", "must be in [0, 1]")
+        for key in ("exploration_initial_eps", "exploration_final_eps"):
+            check(0.0 <= getattr(self, key) <= 1.0, key, "must be in [0, 1]")
+        check(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
+        check(len(self.hidden_sizes) > 0, "hidden_sizes", "needs at least one layer")
+        check(all(h > 0 for h in self.hidden_sizes), "hidden_sizes", "sizes must be positive")
+        check(self.per_alpha >= 0, "per_alpha", "must be >= 0")
+        check(0.0 <= self.per_beta <= 1.0, "per_beta", "must be in [0, 1]")
+
+
+def td_target(
+    reward: Tensor, discount: Tensor, next_q_target: Tensor, next_q_online: Tensor | None
+) -> Tensor:
+    """y = R + discount * Q_target(s', a*), a* = argmax of Q_online (double) or of Q_target."""
+    if next_q_online is None:
+        next_value = next_q_target.max(dim=1).values
+    else:
+        best = next_q_online.argmax(dim=1, keepdim=True)
+        next_value = next_q_target.gather(1, best).squeeze(1)
+    return reward + discount * next_value
+
+
+def td_loss(q_taken: Tensor, target: Tensor, weight: Tensor | None, kind: str) -> Tensor:
+    """Mean (importance-weighted) Huber or squared TD error."""
+    if kind == "huber":
+        per_sample = F.smooth_l1_loss(q_taken, target, reduction="none")
+    else:
+        per_sample = 0.5 * (q_taken - target) ** 2
+    if weight is not None:
+        per_sample = per_sample * weight
+    return per_sample.mean()
+
+
+class DQN:
+    """DQN on a vector env with a Discrete action space."""
+
+    config_class = DQNConfig
+
+    def __init__(
+        self, env: VectorEnv, config: DQNConfig, *, device: torch.device, seed: int, budget: int
+    ) -> None:
+        if not isinstance(env.single_action_space, spaces.Discrete):
+            raise RlboxError(
+                f"dqn needs a Discrete action space; {env.env_id} has {env.single_action_space}"
+            )
+        self.env = env
+        self.config = config
+        self.device = torch.device(device)
+        self.budget = budget
+        self.n_actions = int(env.single_action_space.n)
+        obs_space = env.single_observation_space
+
+        torch.manual_seed(seed)
+        backbone = MLP(obs_space.shape, config.hidden_sizes)
+        self.q = QNetwork(backbone, self.n_actions, config.dueling).to(self.device)
+        self.q_target = copy.deepcopy(self.q).requires_grad_(False)
+        # fused: one kernel for the whole update instead of one loop per parameter tensor
+        self.parameters = list(self.q.parameters())
+        self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+
+        obs_dtype = torch.as_tensor(obs_space.sample()).dtype
+        buffer_args = (config.buffer_size, obs_space.shape, obs_dtype, (), torch.long, self.device)
+        if config.prioritized:
+            self.buffer = PrioritizedReplayBuffer(
+                *buffer_args, alpha=config.per_alpha, eps=config.per_eps
+            )
+        else:
+            self.buffer = ReplayBuffer(*buffer_args)
+        self.n_step = NStepFolder(config.n_step, config.gamma)
+
+        self.loop = LoopState(seed=seed)
+        self.train_rounds = 0  # train_freq periods accounted for
+        self.target_updates = 0  # target_update_interval periods accounted for
+        self.gradient_steps = 0
+
+    @property
+    def env_steps(self) -> int:
+        return self.loop.env_steps
+
+    def learn(self, steps: int) -> dict[str, float]:
+        return run_loop(self, self.env, self.loop, steps)
+
+    @torch.no_grad()
+    def act(self, obs: Tensor, deterministic: bool = True) -> Tensor:
+        if not deterministic:
+            return self.explore(obs, self.env_steps)
+        return self.q(obs.to(self.device)).argmax(dim=1)
+
+    # --- the shared loop's hooks -------------------------------------------------------------
+
+    def epsilon(self, env_steps: int) -> float:
+        c = self.config
+        progress = env_steps / self.budget
+        return linear(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction, progress)
+
+    @torch.no_grad()
+    def explore(self, obs: Tensor, env_steps: int) -> Tensor:
+        n = obs.shape[0]
+        random_action = torch.randint(
+            self.n_actions, (n,), generator=self.generator, device=self.device
+        )
+        epsilon = self.epsilon(env_steps)
+        if epsilon >= 1.0:
+            return random_action
+        greedy = self.q(obs).argmax(dim=1)
+        explore = torch.rand(n, generator=self.generator, device=self.device) < epsilon
+        return torch.where(explore, random_action, greedy)
+
+    def observe(self, obs: Tensor, action: Tensor, step: Step) -> None:
+        transitions = self.n_step.push(obs, action, step)
+        if transitions is not None:
+            self.buffer.add(transitions)
+
+    def update(self, env_steps: int) -> dict[str, Tensor | float] | None:
+        c = self.config
+        rounds = env_steps // c.train_freq - self.train_rounds
+        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size:
+            self.train_rounds += rounds
+            return None
+        self.train_rounds += rounds
+        if rounds == 0:
+            return None
+
+        progress = min(1.0, env_steps / self.budget)
+        if c.lr_schedule == "linear":
+            for group in self.optimizer.param_groups:
+                group["lr"] = c.lr * (1.0 - progress)
+        n = rounds * c.gradient_steps
+        loss_sum = q_sum = 0.0
+        for _ in range(n):
+            loss, q_mean = self.gradient_step(beta=c.per_beta + (1.0 - c.per_beta) * progress)
+            loss_sum = loss_sum + loss
+            q_sum = q_sum + q_mean
+
+        periods = env_steps // c.target_update_interval
+        if periods > self.target_updates:
+            self.target_updates = periods
+            soft_update(self.q_target, self.q, c.tau)
+        return {
+            "loss": loss_sum / n,
+            "q_mean": q_sum / n,
+            "epsilon": self.epsilon(env_steps),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+
+    def gradient_step(self, beta: float) -> tuple[Tensor, Tensor]:
+        c = self.config
+        if isinstance(self.buffer, PrioritizedReplayBuffer):
+            batch = self.buffer.sample(c.batch_size, self.generator, beta=beta)
+        else:
+            batch = self.buffer.sample(c.batch_size, self.generator)
+        q_taken, target = self._q_and_target(batch)
+        loss = td_loss(q_taken, target, batch.weight, c.loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.parameters, c.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        self.gradient_steps += 1
+        if isinstance(self.buffer, PrioritizedReplayBuffer):
+            self.buffer.update_priorities(batch.index, q_taken.detach() - target)
+        return loss.detach(), q_taken.detach().mean()
+
+    def _q_and_target(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        q_taken = self.q(batch.obs).gather(1, batch.action.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            next_q_online = self.q(batch.next_obs) if self.config.double else None
+            next_q_target = self.q_target(batch.next_obs)
+            target = td_target(batch.reward, batch.discount, next_q_target, next_q_online)
+        return q_taken, target
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "q": self.q.state_dict(),
+            "q_target": self.q_target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "generator": self.generator.get_state(),
+            "counters": {
+                "env_steps": self.loop.env_steps,
+                "train_rounds": self.train_rounds,
+                "target_updates": self.target_updates,
+                "gradient_steps": self.gradient_steps,
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q.load_state_dict(state["q"])
+        self.q_target.load_state_dict(state["q_target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.generator.set_state(state["generator"].cpu())
+        counters = state["counters"]
+        self.loop.env_steps = int(counters["env_steps"])
+        self.loop.obs = None
+        self.train_rounds = int(counters["train_rounds"])
+        self.target_updates = int(counters["target_updates"])
+        self.gradient_steps = int(counters["gradient_steps"])

@@ -1,0 +1,70 @@
+"""Making environments: any Gymnasium id as a torch vector env, the reference env, probes."""
+
+from __future__ import annotations
+
+import difflib
+
+import gymnasium as gym
+import torch
+
+from rlbox.envs.base import EpisodeTracker, Step, VectorEnv
+from rlbox.envs.probes import PROBES, register_probes
+from rlbox.errors import RlboxError
+
+register_probes()
+
+__all__ = [
+    "PROBES",
+    "EpisodeTracker",
+    "Step",
+    "VectorEnv",
+    "check_env_id",
+    "make",
+    "make_reference",
+    "tuned_env_ids",
+]
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise a one-line `RlboxError` if Gymnasium does not know `env_id`."""
+    if env_id in gym.registry:
+        return
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise RlboxError(
+            f"unknown environment {env_id!r}{hint}; `rlbox list` shows the known ids"
+        ) from error
+
+
+def make(env_id: str, num_envs: int = 1, seed: int = 0, device: str | torch.device = "cpu") -> VectorEnv:
+    """A vector env of `num_envs` copies of `env_id` speaking torch tensors on `device`.
+
+    `seed` seeds the first reset; copy i gets seed + i, so runs are reproducible.
+    """
+    from rlbox.envs.gymnasium_vector import GymnasiumVectorEnv
+
+    check_env_id(env_id)
+    env = GymnasiumVectorEnv(env_id, num_envs, device)
+    env.reset(seed=seed)
+    return env
+
+
+def make_reference(env_id: str, **kwargs) -> gym.Env:
+    """The env every agent is evaluated on: `gymnasium.make(env_id)`."""
+    check_env_id(env_id)
+    return gym.make(env_id, **kwargs)
+
+
+def tuned_env_ids(agent: str) -> list[str]:
+    """Env ids with a section in experiments/hyperparams/<agent>.yaml."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("rlbox.experiments") / "hyperparams" / f"{agent}.yaml"
+    if not path.is_file():
+        return []
+    return [k for k in (yaml.safe_load(path.read_text()) or {}) if k != "default"]

@@ -1,0 +1,63 @@
+"""The vector-environment contract every rollout in rlbox speaks: torch tensors on one device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import gymnasium as gym
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Step:
+    """What one step of N environment copies returns. All tensors have leading dimension N.
+
+    Finished copies are reset in the same step (Gymnasium's "same-step" autoreset): `obs` holds
+    the first observation of the next episode there, and `final_obs` the observation the step
+    actually led to, which is what a value target must bootstrap from after a truncation.
+    """
+
+    obs: Tensor
+    reward: Tensor
+    terminated: Tensor
+    truncated: Tensor
+    done: Tensor  # terminated | truncated
+    final_obs: Tensor
+    episode_return: Tensor
+    episode_length: Tensor
+
+
+class VectorEnv(Protocol):
+    env_id: str
+    num_envs: int
+    device: torch.device
+    single_observation_space: gym.Space
+    single_action_space: gym.Space
+
+    def reset(self, seed: int | None = None) -> Tensor: ...
+
+    def step(self, actions: Tensor) -> Step: ...
+
+    def close(self) -> None: ...
+
+
+class EpisodeTracker:
+    """Running return and length of each copy, reported when its episode ends."""
+
+    def __init__(self, num_envs: int, device: torch.device) -> None:
+        self.returns = torch.zeros(num_envs, dtype=torch.float64, device=device)
+        self.lengths = torch.zeros(num_envs, dtype=torch.int64, device=device)
+
+    def reset(self) -> None:
+        self.returns.zero_()
+        self.lengths.zero_()
+
+    def update(self, reward: Tensor, done: Tensor) -> tuple[Tensor, Tensor]:
+        """Add this step's reward; return (episode return, length), then zero finished copies."""
+        returns = self.returns + reward
+        lengths = self.lengths + 1
+        self.returns = returns.masked_fill(done, 0.0)
+        self.lengths = lengths.masked_fill(done, 0)
+        return returns, lengths

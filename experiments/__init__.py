@@ -1,0 +1,1 @@
+"""Tuned hyper-parameters (hyperparams/*.yaml) and benchmark scripts; ships with rlbox."""

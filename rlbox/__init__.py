@@ -1,0 +1,26 @@
+"""rlbox: a reinforcement-learning sandbox and agent library on PyTorch.
+
+    import rlbox
+    result = rlbox.train("dqn", "CartPole-v1", steps=50_000, seed=0)
+    print(result.eval_return_mean, result.run_dir)
+
+Submodules are imported on first use, so `import rlbox` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["evaluate_run", "resume", "train"]
+
+if TYPE_CHECKING:
+    from rlbox.runner import evaluate_run, resume, train
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from rlbox import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'rlbox' has no attribute {name!r}")

@@ -1,0 +1,146 @@
+"""The `rlbox` command line. Bad input is one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.exceptions import Abort, TyperException
+
+from rlbox.errors import RlboxError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="rlbox: train, evaluate and compare reinforcement-learning agents.",
+)
+
+
+@app.command()
+def train(
+    agent: Annotated[str | None, typer.Argument(help="Agent name; see `rlbox list`.")] = None,
+    env: Annotated[str | None, typer.Argument(help="Gymnasium env id, e.g. CartPole-v1.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Environment steps (budget).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
+    num_envs: Annotated[int | None, typer.Option(help="Vectorized env copies.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config key: --set lr=5e-4.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for run directories.")] = Path("runs"),
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue this run directory to its budget.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train AGENT on ENV; writes runs/<agent>-<env>-s<seed>-<time>/."""
+    from rlbox import runner
+    from rlbox.config import parse_overrides
+
+    if resume is not None:
+        if agent or env or set_ or seed is not None or num_envs is not None or device is not None:
+            raise RlboxError("--resume takes the run's own config; only --steps may change it")
+        result = runner.resume(resume, steps=steps, progress=not quiet)
+    else:
+        if agent is None or env is None:
+            raise RlboxError("train needs AGENT and ENV (or --resume RUN_DIR)")
+        result = runner.train(
+            agent,
+            env,
+            steps=steps,
+            seed=seed,
+            device=device,
+            num_envs=num_envs,
+            overrides=parse_overrides(set_ or []),
+            out=out,
+            progress=not quiet,
+        )
+    typer.echo(
+        f"final eval return {result.eval_return_mean:.2f} ± {result.eval_return_std:.2f} "
+        f"after {result.env_steps} steps ({result.train_seconds:.1f} s training) -> {result.run_dir}"
+    )
+
+
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 20,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A checkpoint directory (default: the newest).")
+    ] = None,
+) -> None:
+    """Evaluate a run's checkpoint on the reference env, deterministically."""
+    from rlbox.runner import evaluate_run
+
+    if episodes < 1:
+        raise RlboxError(f"--episodes must be positive, got {episodes}")
+    result, used = evaluate_run(run_dir, episodes=episodes, checkpoint_dir=checkpoint)
+    for i, (ret, length) in enumerate(zip(result.returns, result.lengths, strict=True)):
+        typer.echo(f"episode {i}: return {ret:.2f} length {length}")
+    typer.echo(f"mean return {result.mean:.2f} ± {result.std:.2f} over {episodes} episodes ({used})")
+
+
+@app.command("list")
+def list_(
+    config: Annotated[
+        str | None, typer.Option(help="Show the config keys of this agent and the run.")
+    ] = None,
+) -> None:
+    """List agents, environments with tuned defaults, and probe environments."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rlbox.agent import AGENTS
+    from rlbox.config import RunConfig, describe, load_hyperparams
+
+    console = Console()
+    if config is not None:
+        table = Table("key", "type", "default", "meaning", title=f"{config} and run config")
+        for cls in (AGENTS.get(config).config_class, RunConfig):
+            for key, type_name, default, help_text in describe(cls):
+                table.add_row(key, type_name, repr(default), help_text)
+        console.print(table)
+        return
+    from rlbox.envs import PROBES, tuned_env_ids
+
+    agents = Table("agent", "description", title="agents")
+    for name in AGENTS:
+        doc = (AGENTS.get(name).__doc__ or "").strip().splitlines()[0]
+        agents.add_row(name, doc)
+    console.print(agents)
+    tuned = Table("agent", "env", "steps", "num_envs", title="tuned defaults (experiments/hyperparams)")
+    for name in AGENTS:
+        for env_id in tuned_env_ids(name):
+            values = load_hyperparams(name, env_id)
+            tuned.add_row(name, env_id, str(values.get("steps", "")), str(values.get("num_envs", 1)))
+    console.print(tuned)
+    probes = Table("probe env", "what it tests", title="probe environments")
+    for env_id, cls in PROBES.items():
+        probes.add_row(env_id, (cls.__doc__ or "").strip())
+    console.print(probes)
+    console.print("Any other registered Gymnasium id works with the defaults of each agent.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="rlbox")
+    except RlboxError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except TyperException as error:  # usage errors: unknown option, a value of the wrong type
+        typer.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(2)
+    except Abort:
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        if code == 130:
+            typer.echo("interrupted; continue with: rlbox train --resume RUN_DIR", err=True)
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Typed configs: dataclass defaults, tuned values from experiments/hyperparams, user overrides.
+
+A run is described by two frozen dataclasses: `RunConfig` (budget, vector size, evaluation and
+checkpoint cadence, seed, device) and the agent's own config (e.g. `DQNConfig`). Their keys share
+one flat namespace, so `--set lr=5e-4 --set eval_every=5000` needs no prefixes. Values are
+resolved in this order: dataclass default < `hyperparams/<agent>.yaml` section `default` <
+section `<env id>` < overrides. Every value is coerced to its field's type and validated; a bad
+key or value raises `ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+from rlbox.errors import ConfigError
+
+
+def param(default: Any, help: str) -> Any:
+    """A dataclass field with a help text that `rlbox list --config` shows."""
+    return field(default=default, metadata={"help": help})
+
+
+def check(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"invalid value for {key!r}: {message}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    steps: int = param(100_000, "Environment steps to train for, summed over vector copies.")
+    num_envs: int = param(1, "Number of environment copies stepped together.")
+    seed: int = param(0, "Seed of the networks, the replay sampling and the environments.")
+    device: str = param("auto", "Torch device: cpu, cuda, cuda:N or auto (cuda if available).")
+    eval_every: int = param(10_000, "Evaluate every this many environment steps.")
+    eval_episodes: int = param(10, "Episodes per periodic evaluation.")
+    final_eval_episodes: int = param(20, "Episodes of the final evaluation.")
+    log_every: int = param(1_000, "Write a row of training metrics every this many steps.")
+    checkpoint_every: int = param(25_000, "Write a checkpoint every this many steps.")
+    keep_checkpoints: int = param(2, "How many of the newest checkpoints to keep.")
+    torch_threads: int = param(1, "CPU threads for torch (small networks are fastest on one).")
+
+    def __post_init__(self) -> None:
+        check(self.steps > 0, "steps", f"must be positive, got {self.steps}")
+        check(self.num_envs > 0, "num_envs", f"must be positive, got {self.num_envs}")
+        check(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        check(
+            self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
+            "device",
+            f"must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}",
+        )
+        positive = ("eval_every", "eval_episodes", "final_eval_episodes", "log_every", "checkpoint_every")
+        for key in positive:
+            check(getattr(self, key) > 0, key, f"must be positive, got {getattr(self, key)}")
+        check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
+        check(self.torch_threads >= 1, "torch_threads", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A fully resolved and validated training run."""
+
+    agent: str
+    env_id: str
+    run: RunConfig
+    hyperparams: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "env": self.env_id,
+            "run": dataclasses.asdict(self.run),
+            "hyperparams": to_plain(dataclasses.asdict(self.hyperparams)),
+        }
+
+
+def to_plain(value: Any) -> Any:
+    """Tuples become lists so that YAML and JSON hold only plain types."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:
+    """Tuned values for (agent, env): the `default` section updated by the env's section."""
+    path = resources.files("rlbox.experiments") / "hyperparams" / f"{agent}.yaml"
+    if not path.is_file():
+        return {}
+    table = yaml.safe_load(path.read_text()) or {}
+    values = dict(table.get("default") or {})
+    values.update(table.get(env_id) or {})
+    return values
+
+
+def resolve(
+    agent: str, env_id: str, hyperparams_class: type, overrides: dict[str, Any]
+) -> Experiment:
+    """Merge defaults, tuned values and overrides into a validated `Experiment`."""
+    values = load_hyperparams(agent, env_id)
+    values.update(overrides)
+    run_fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    agent_fields = {f.name: f for f in dataclasses.fields(hyperparams_class)}
+    known = sorted(run_fields) + sorted(agent_fields)
+    run_values, agent_values = {}, {}
+    for key, value in values.items():
+        if key in run_fields:
+            run_values[key] = coerce(key, value, _field_type(RunConfig, key))
+        elif key in agent_fields:
+            agent_values[key] = coerce(key, value, _field_type(hyperparams_class, key))
+        else:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}")
+    return Experiment(agent, env_id, RunConfig(**run_values), hyperparams_class(**agent_values))
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Parse `key=value` strings; values are read as YAML scalars or lists (`[256,256]`)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"expected key=value, got {pair!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _field_type(cls: type, key: str) -> Any:
+    return typing.get_type_hints(cls)[key]
+
+
+def coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Convert `value` to `annotation` (int, float, bool, str, Literal, tuple[int, ...])."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if value not in choices:
+            raise ConfigError(f"invalid value for {key!r}: expected one of {list(choices)}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"config field {key!r}: union types are not supported")
+    if origin is tuple:
+        item_type = typing.get_args(annotation)[0]
+        if isinstance(value, str):
+            value = [v for v in value.strip("[]() ").split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"invalid value for {key!r}: expected a list, got {value!r}")
+        return tuple(coerce(key, v, item_type) for v in value)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+    elif annotation is int:
+        number = _number(value)
+        if number is not None and float(number).is_integer():
+            return int(number)
+    elif annotation is float:
+        number = _number(value)
+        if number is not None:
+            return float(number)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise TypeError(f"config field {key!r}: unsupported type {annotation!r}")
+    raise ConfigError(
+        f"invalid value for {key!r}: expected {annotation.__name__}, got {value!r}"
+    )
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def describe(cls: type) -> list[tuple[str, str, Any, str]]:
+    """(key, type, default, help) for each field, for `rlbox list --config`."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        type_name = getattr(hints[f.name], "__name__", str(hints[f.name]))
+        rows.append((f.name, type_name, f.default, f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,22 @@
+"""Errors a user can fix. The CLI prints them as one line and exits with code 2."""
+
+from __future__ import annotations
+
+
+class RlboxError(Exception):
+    """Bad input from the user: an unknown name, a bad config value, a missing extra."""
+
+
+class ConfigError(RlboxError):
+    """A config key or value that does not fit the agent's or the run's config."""
+
+
+class CheckpointError(RlboxError):
+    """A checkpoint or run directory that is missing, corrupt or unsafe to load."""
+
+
+class MissingExtraError(RlboxError):
+    """An optional dependency is not installed; the message names the install command."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed; run: pip install 'rlbox[{extra}]'")

@@ -1,0 +1,90 @@
+"""Where a run's numbers go: metrics.csv (rewritten atomically) and TensorBoard events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+# Columns that depend on the machine's speed; everything else is reproducible from the seed.
+WALL_CLOCK_COLUMNS = ("time", "sps")
+FIRST_COLUMNS = ("step", "time", "sps", "eval_return_mean", "eval_return_std", "eval_length_mean")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """One row per chunk of training; the whole file is rewritten so it is never half-written."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+        self.path = run_dir / "metrics.csv"
+        self.rows: list[dict[str, Any]] = []
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(log_dir=str(run_dir))
+
+    def load(self, up_to_step: int) -> None:
+        """Read back an existing metrics.csv, keeping rows up to a checkpoint's step."""
+        if not self.path.is_file():
+            return
+        with self.path.open(newline="") as f:
+            for row in csv.DictReader(f):
+                parsed = {k: _parse(v) for k, v in row.items() if v != ""}
+                if parsed.get("step", math.inf) <= up_to_step:
+                    self.rows.append(parsed)
+        self._write()
+
+    def log(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self._write()
+        if self.writer is not None:
+            step = int(row["step"])
+            for key, value in row.items():
+                if key != "step" and isinstance(value, int | float):
+                    self.writer.add_scalar(_tag(key), value, step)
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def _write(self) -> None:
+        columns = [c for c in FIRST_COLUMNS if any(c in r for r in self.rows)]
+        columns += sorted({k for r in self.rows for k in r} - set(columns))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({k: _format(v) for k, v in row.items()})
+        write_atomic(self.path, out.getvalue())
+
+
+def _tag(key: str) -> str:
+    if key.startswith("eval_"):
+        return "eval/" + key.removeprefix("eval_")
+    if key in WALL_CLOCK_COLUMNS:
+        return "time/" + key
+    return "train/" + key
+
+
+def _format(value: Any) -> Any:
+    return repr(value) if isinstance(value, float) else value
+
+
+def _parse(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text

@@ -1,0 +1,266 @@
+"""The experiment runner: builds a run from a config, drives `agent.learn` in chunks, evaluates,
+logs, checkpoints and resumes.
+
+Everything that can fail on bad input (agent, env, config, action space) is checked before the
+run directory is created, so a rejected command leaves nothing on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from rlbox import checkpoint
+from rlbox.agent import AGENTS, Agent, resolve_device
+from rlbox.config import Experiment, resolve
+from rlbox.errors import CheckpointError, RlboxError
+from rlbox.evaluation import EvalResult, evaluate
+from rlbox.logger import MetricsLog, write_atomic
+
+EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training envs
+CONFIG_FILE = "config.yaml"
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    env_steps: int
+    eval_return_mean: float
+    eval_return_std: float
+    train_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "run_dir": str(self.run_dir)}
+
+
+def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experiment, type[Agent]]:
+    """Look up the agent and env and resolve the config; raises RlboxError on bad input."""
+    from rlbox.envs import check_env_id
+
+    agent_class = AGENTS.get(agent)
+    check_env_id(env_id)
+    return resolve(agent, env_id, agent_class.config_class, overrides), agent_class
+
+
+def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
+    from rlbox import envs
+
+    run = experiment.run
+    torch.set_num_threads(run.torch_threads)
+    device = resolve_device(run.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RlboxError("--device cuda was asked for, but torch sees no CUDA device")
+    env = envs.make(experiment.env_id, run.num_envs, seed=run.seed, device=device)
+    return agent_class(env, experiment.hyperparams, device=device, seed=run.seed, budget=run.steps)
+
+
+def train(
+    agent: str,
+    env_id: str,
+    *,
+    steps: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    num_envs: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path = "runs",
+    progress: bool = False,
+) -> RunResult:
+    """Train `agent` on `env_id` and return the final evaluation; see `rlbox train --help`."""
+    values = dict(overrides or {})
+    given = {"steps": steps, "seed": seed, "device": device, "num_envs": num_envs}
+    values.update({k: v for k, v in given.items() if v is not None})
+    experiment, agent_class = prepare(agent, env_id, values)
+    built = build_agent(experiment, agent_class)
+    run_dir = create_run_dir(Path(out), experiment)
+    return Runner(experiment, built, run_dir, progress).run()
+
+
+def resume(run_dir: str | Path, *, steps: int | None = None, progress: bool = False) -> RunResult:
+    """Continue a run from its newest checkpoint to its step budget (or a new `steps`)."""
+    run_dir = Path(run_dir)
+    experiment = read_experiment(run_dir)
+    if steps is not None:
+        experiment = dataclasses.replace(
+            experiment, run=dataclasses.replace(experiment.run, steps=steps)
+        )
+    result_path = run_dir / RESULT_FILE
+    if result_path.is_file():
+        done = json.loads(result_path.read_text())
+        if done["env_steps"] >= experiment.run.steps:
+            return RunResult(**{**done, "run_dir": run_dir})
+    saved = checkpoint.list_checkpoints(run_dir / "checkpoints")
+    if not saved:
+        raise CheckpointError(f"{run_dir} has no checkpoint to resume from")
+    agent = load_agent(experiment, saved[-1])
+    write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(experiment.to_dict(), sort_keys=False))
+    return Runner(experiment, agent, run_dir, progress).run()
+
+
+def read_experiment(run_dir: Path) -> Experiment:
+    """The experiment a run directory was made for, as written in its config.yaml."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    try:
+        saved = yaml.safe_load(path.read_text())
+        values = {**saved["run"], **saved["hyperparams"]}
+        experiment, _ = prepare(saved["agent"], saved["env"], values)
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} is not a valid run config: {error!r}") from None
+    return experiment
+
+
+def create_run_dir(out: Path, experiment: Experiment) -> Path:
+    """runs/<agent>-<env>-s<seed>-<time>/ with its config.yaml, created in one rename."""
+    out.mkdir(parents=True, exist_ok=True)
+    env_name = experiment.env_id.replace("/", "_")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{experiment.agent}-{env_name}-s{experiment.run.seed}-{stamp}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{base}-", dir=out))
+    (tmp / CONFIG_FILE).write_text(yaml.safe_dump(experiment.to_dict(), sort_keys=False))
+    for suffix in range(1000):
+        run_dir = out / (base if suffix == 0 else f"{base}-{suffix}")
+        try:
+            os.rename(tmp, run_dir)  # fails if run_dir exists and is not empty
+            return run_dir
+        except OSError:
+            continue
+    raise RlboxError(f"could not create a run directory under {out}")
+
+
+class Runner:
+    def __init__(self, experiment: Experiment, agent: Agent, run_dir: Path, progress: bool) -> None:
+        self.experiment = experiment
+        self.agent = agent
+        self.run_dir = run_dir
+        self.show_progress = progress
+        self.log = MetricsLog(run_dir)
+        self.log.load(up_to_step=agent.env_steps)
+        previous = self.log.rows[-1] if self.log.rows else {}
+        self.elapsed_before = float(previous.get("time", 0.0))
+        self.last_eval = next(
+            (r["eval_return_mean"] for r in reversed(self.log.rows) if "eval_return_mean" in r),
+            None,
+        )
+
+    def evaluate(self, episodes: int) -> EvalResult:
+        return evaluate_agent(self.experiment, self.agent, episodes)
+
+    def run(self) -> RunResult:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeElapsedColumn
+
+        run, agent = self.experiment.run, self.agent
+        progress = Progress(
+            TextColumn(f"{self.experiment.agent} {self.experiment.env_id}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[sps]:>6} steps/s  eval {task.fields[eval]}"),
+            TimeElapsedColumn(),
+            disable=not self.show_progress,
+        )
+        task = progress.add_task("train", total=run.steps, completed=agent.env_steps, sps="-",
+                                 eval=self._eval_text())
+        start = time.perf_counter()
+        train_seconds = 0.0
+        result = None
+        with progress:
+            while agent.env_steps < run.steps:
+                before = agent.env_steps
+                stop = min(run.steps, _next_multiple(before, run.log_every))
+                t0 = time.perf_counter()
+                metrics = agent.learn(stop - before)
+                chunk_seconds = time.perf_counter() - t0
+                train_seconds += chunk_seconds
+                step = agent.env_steps
+                row: dict[str, Any] = {"step": step}
+                final = step >= run.steps
+                if final or _crossed(before, step, run.eval_every):
+                    result = self.evaluate(run.final_eval_episodes if final else run.eval_episodes)
+                    self.last_eval = result.mean
+                    row.update(
+                        eval_return_mean=result.mean,
+                        eval_return_std=result.std,
+                        eval_length_mean=float(result.lengths.mean()),
+                    )
+                row["time"] = round(self.elapsed_before + time.perf_counter() - start, 3)
+                row["sps"] = round((step - before) / max(chunk_seconds, 1e-9), 1)
+                row.update(metrics)
+                self.log.log(row)
+                if final or _crossed(before, step, run.checkpoint_every):
+                    self.save_checkpoint()
+                progress.update(task, completed=step, sps=f"{row['sps']:.0f}", eval=self._eval_text())
+        self.log.close()
+        if result is None:  # resumed a run whose budget was already spent
+            result = self.evaluate(run.final_eval_episodes)
+        summary = RunResult(self.run_dir, agent.env_steps, result.mean, result.std,
+                            round(train_seconds, 3))
+        write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
+        return summary
+
+    def save_checkpoint(self) -> None:
+        directory = self.run_dir / "checkpoints"
+        step = self.agent.env_steps
+        info = {"agent": self.experiment.agent, "env": self.experiment.env_id, "step": step}
+        checkpoint.save(directory / f"step-{step}", self.agent.state_dict(), info)
+        checkpoint.prune(directory, self.experiment.run.keep_checkpoints)
+
+    def _eval_text(self) -> str:
+        return "-" if self.last_eval is None else f"{self.last_eval:.1f}"
+
+
+def _next_multiple(value: int, every: int) -> int:
+    return (value // every + 1) * every
+
+
+def _crossed(before: int, after: int, every: int) -> bool:
+    return after // every > before // every
+
+
+def evaluate_run(
+    run_dir: str | Path, *, episodes: int = 20, checkpoint_dir: str | Path | None = None
+) -> tuple[EvalResult, Path]:
+    """Evaluate a run's newest (or the given) checkpoint with the run's evaluation seeds."""
+    run_dir = Path(run_dir)
+    experiment = read_experiment(run_dir)
+    if checkpoint_dir is None:
+        saved = checkpoint.list_checkpoints(run_dir / "checkpoints")
+        if not saved:
+            raise CheckpointError(f"{run_dir} has no checkpoint")
+        checkpoint_dir = saved[-1]
+    agent = load_agent(experiment, Path(checkpoint_dir))
+    return evaluate_agent(experiment, agent, episodes), Path(checkpoint_dir)
+
+
+def load_agent(experiment: Experiment, checkpoint_dir: Path) -> Agent:
+    """Build the experiment's agent and restore it from a checkpoint."""
+    state, _ = checkpoint.load(checkpoint_dir)
+    agent = build_agent(experiment, AGENTS.get(experiment.agent))
+    try:
+        agent.load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{checkpoint_dir} does not fit this agent: {error}") from None
+    return agent
+
+
+def evaluate_agent(experiment: Experiment, agent: Agent, episodes: int) -> EvalResult:
+    """Deterministic episodes on the reference env, with the run's evaluation seeds."""
+    return evaluate(
+        agent.act,
+        experiment.env_id,
+        episodes,
+        seed=experiment.run.seed + EVAL_SEED_OFFSET,
+        device=resolve_device(experiment.run.device),
+    )

@@ -1,0 +1,65 @@
+import pytest
+
+from rlbox.agents.dqn import DQNConfig
+from rlbox.config import RunConfig, coerce, parse_overrides, resolve
+from rlbox.errors import ConfigError
+
+
+def test_tuned_values_then_overrides_win():
+    exp = resolve("dqn", "CartPole-v1", DQNConfig, {"lr": "5e-4", "batch_size": 32})
+    assert exp.hyperparams.lr == 5e-4
+    assert exp.hyperparams.batch_size == 32
+    # from experiments/hyperparams/dqn.yaml, CartPole-v1 section
+    assert exp.run.steps == 50_000
+    assert exp.hyperparams.double is True
+
+
+def test_env_without_section_gets_default_section_and_dataclass_defaults():
+    exp = resolve("dqn", "Acrobot-v1", DQNConfig, {})
+    assert exp.run.steps == 100_000
+    assert exp.hyperparams == DQNConfig()
+
+
+def test_unknown_key_is_named_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"unknown config key 'bach_size'.*did you mean 'batch_size'"):
+        resolve("dqn", "CartPole-v1", DQNConfig, {"bach_size": 3})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("batch_size", "abc", "expected int"),
+        ("batch_size", 2.5, "expected int"),
+        ("double", "maybe", "expected bool"),
+        ("lr_schedule", "cosine", "expected one of"),
+        ("lr", -1.0, "must be positive"),
+        ("gamma", 1.5, r"must be in \[0, 1\]"),
+        ("steps", 0, "must be positive"),
+        ("num_envs", -2, "must be positive"),
+    ],
+)
+def test_bad_values_are_named(key, value, message):
+    with pytest.raises(ConfigError, match=rf"'{key}'.*{message}"):
+        resolve("dqn", "CartPole-v1", DQNConfig, {key: value})
+
+
+def test_coercion_of_cli_strings():
+    assert coerce("x", "1e5", int) == 100_000
+    assert coerce("x", "true", bool) is True
+    assert coerce("x", "256,128", tuple[int, ...]) == (256, 128)
+    assert coerce("x", [64], tuple[int, ...]) == (64,)
+
+
+def test_parse_overrides_reads_yaml_values():
+    assert parse_overrides(["lr=5e-4", "hidden_sizes=[64, 64]", "double=true"]) == {
+        "lr": "5e-4",  # YAML 1.1 reads 5e-4 as a string; coerce() makes it a float
+        "hidden_sizes": [64, 64],
+        "double": True,
+    }
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_overrides(["lr"])
+
+
+def test_run_config_rejects_bad_device():
+    with pytest.raises(ConfigError, match="device"):
+        RunConfig(device="tpu")
