@@ -164,7 +164,9 @@ class DQN:
     def epsilon(self, env_steps: int) -> float:
         c = self.config
         progress = env_steps / self.budget
-        return linear(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction, progress)
+        return linear(
+            c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction, progress
+        )
 
     @torch.no_grad()
     def explore(self, obs: Tensor, env_steps: int) -> Tensor:

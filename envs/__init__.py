@@ -39,7 +39,9 @@ def check_env_id(env_id: str) -> None:
         ) from error
 
 
-def make(env_id: str, num_envs: int = 1, seed: int = 0, device: str | torch.device = "cpu") -> VectorEnv:
+def make(
+    env_id: str, num_envs: int = 1, seed: int = 0, device: str | torch.device = "cpu"
+) -> VectorEnv:
     """A vector env of `num_envs` copies of `env_id` speaking torch tensors on `device`.
 
     `seed` seeds the first reset; copy i gets seed + i, so runs are reproducible.

@@ -4,13 +4,13 @@ Each isolates one part of an agent (after Andy Jones, "Debugging RL, Without the
 Pain", 2021): if an agent fails a probe, the bug is in the part that probe exercises. Episodes
 are one or two steps long, so the true values are known in closed form:
 
-| id                      | obs          | actions | reward                  | Q*                        |
-|-------------------------|--------------|---------|-------------------------|---------------------------|
-| rlbox/ConstantReward-v0 | 0            | 1       | 1                       | 1                         |
-| rlbox/ObsReward-v0      | -1 or +1     | 1       | obs                     | obs                       |
-| rlbox/TwoStep-v0        | 0, then 1    | 1       | 0, then 1               | gamma at 0, 1 at 1        |
-| rlbox/ActionReward-v0   | 0            | 2       | -1 for 0, +1 for 1      | -1, +1                    |
-| rlbox/ActionObsReward-v0| -1 or +1     | 2       | +1 if action matches obs| +1 if matching, else -1   |
+| id                       | obs        | actions | reward                   | Q*            |
+|--------------------------|------------|---------|--------------------------|---------------|
+| rlbox/ConstantReward-v0  | 0          | 1       | 1                        | 1             |
+| rlbox/ObsReward-v0       | -1 or +1   | 1       | obs                      | obs           |
+| rlbox/TwoStep-v0         | 0, then 1  | 1       | 0, then 1                | gamma, then 1 |
+| rlbox/ActionReward-v0    | 0          | 2       | -1 for 0, +1 for 1       | -1, +1        |
+| rlbox/ActionObsReward-v0 | -1 or +1   | 2       | +1 if action matches obs | +1 or -1      |
 
 (action 1 "matches" obs +1 and action 0 matches obs -1).
 """
@@ -39,6 +39,8 @@ class _Probe(gym.Env):
 
 
 class ConstantReward(_Probe):
+    """Reward 1 after one step: the value of a constant."""
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         return self._obs(), {}
@@ -48,6 +50,8 @@ class ConstantReward(_Probe):
 
 
 class ObsReward(_Probe):
+    """Reward = observation (±1): values that depend on the state."""
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._value = float(self.np_random.choice([-1.0, 1.0]))
@@ -58,6 +62,8 @@ class ObsReward(_Probe):
 
 
 class TwoStep(_Probe):
+    """Reward 1 at the second of two steps: discounting."""
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._value = 0.0
@@ -71,6 +77,8 @@ class TwoStep(_Probe):
 
 
 class ActionReward(_Probe):
+    """Reward +1 for action 1, -1 for action 0: values of actions."""
+
     def __init__(self) -> None:
         super().__init__(n_actions=2)
 
@@ -83,6 +91,8 @@ class ActionReward(_Probe):
 
 
 class ActionObsReward(_Probe):
+    """Reward +1 when the action matches the sign of the observation."""
+
     def __init__(self) -> None:
         super().__init__(n_actions=2)
 

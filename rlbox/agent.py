@@ -7,7 +7,6 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
-from rlbox.envs.base import VectorEnv
 from rlbox.registry import Registry
 
 

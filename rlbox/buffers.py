@@ -98,7 +98,9 @@ class NStepFolder:
 
     def _allocate(self, fields: dict[str, Tensor]) -> None:
         for key, value in fields.items():
-            self._ring[key] = torch.zeros((self.n, *value.shape), dtype=value.dtype, device=value.device)
+            self._ring[key] = torch.zeros(
+                (self.n, *value.shape), dtype=value.dtype, device=value.device
+            )
         device = fields["reward"].device
         self._order = [torch.arange(i, i + self.n, device=device) % self.n for i in range(self.n)]
         self._powers = self.gamma ** torch.arange(self.n, dtype=torch.float32, device=device)

@@ -61,7 +61,8 @@ def train(
         )
     typer.echo(
         f"final eval return {result.eval_return_mean:.2f} ± {result.eval_return_std:.2f} "
-        f"after {result.env_steps} steps ({result.train_seconds:.1f} s training) -> {result.run_dir}"
+        f"after {result.env_steps} steps ({result.train_seconds:.1f} s training)"
+        f" -> {result.run_dir}"
     )
 
 
@@ -81,7 +82,9 @@ def eval_(
     result, used = evaluate_run(run_dir, episodes=episodes, checkpoint_dir=checkpoint)
     for i, (ret, length) in enumerate(zip(result.returns, result.lengths, strict=True)):
         typer.echo(f"episode {i}: return {ret:.2f} length {length}")
-    typer.echo(f"mean return {result.mean:.2f} ± {result.std:.2f} over {episodes} episodes ({used})")
+    typer.echo(
+        f"mean return {result.mean:.2f} ± {result.std:.2f} over {episodes} episodes ({used})"
+    )
 
 
 @app.command("list")
@@ -112,11 +115,15 @@ def list_(
         doc = (AGENTS.get(name).__doc__ or "").strip().splitlines()[0]
         agents.add_row(name, doc)
     console.print(agents)
-    tuned = Table("agent", "env", "steps", "num_envs", title="tuned defaults (experiments/hyperparams)")
+    tuned = Table(
+        "agent", "env", "steps", "num_envs", title="tuned defaults (experiments/hyperparams)"
+    )
     for name in AGENTS:
         for env_id in tuned_env_ids(name):
             values = load_hyperparams(name, env_id)
-            tuned.add_row(name, env_id, str(values.get("steps", "")), str(values.get("num_envs", 1)))
+            tuned.add_row(
+                name, env_id, str(values.get("steps", "")), str(values.get("num_envs", 1))
+            )
     console.print(tuned)
     probes = Table("probe env", "what it tests", title="probe environments")
     for env_id, cls in PROBES.items():

@@ -56,7 +56,13 @@ class RunConfig:
             "device",
             f"must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}",
         )
-        positive = ("eval_every", "eval_episodes", "final_eval_episodes", "log_every", "checkpoint_every")
+        positive = (
+            "eval_every",
+            "eval_episodes",
+            "final_eval_episodes",
+            "log_every",
+            "checkpoint_every",
+        )
         for key in positive:
             check(getattr(self, key) > 0, key, f"must be positive, got {getattr(self, key)}")
         check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
@@ -119,7 +125,9 @@ def resolve(
         else:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}")
+            raise ConfigError(
+                f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}"
+            )
     return Experiment(agent, env_id, RunConfig(**run_values), hyperparams_class(**agent_values))
 
 
@@ -147,7 +155,9 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     if origin is Literal:
         choices = typing.get_args(annotation)
         if value not in choices:
-            raise ConfigError(f"invalid value for {key!r}: expected one of {list(choices)}, got {value!r}")
+            raise ConfigError(
+                f"invalid value for {key!r}: expected one of {list(choices)}, got {value!r}"
+            )
         return value
     if origin in (typing.Union, types.UnionType):
         raise TypeError(f"config field {key!r}: union types are not supported")
@@ -178,9 +188,7 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
             return value
     else:
         raise TypeError(f"config field {key!r}: unsupported type {annotation!r}")
-    raise ConfigError(
-        f"invalid value for {key!r}: expected {annotation.__name__}, got {value!r}"
-    )
+    raise ConfigError(f"invalid value for {key!r}: expected {annotation.__name__}, got {value!r}")
 
 
 def _number(value: Any) -> float | int | None:

@@ -18,7 +18,10 @@ class MLP(nn.Module):
     """Flatten, then Linear + activation for each hidden size."""
 
     def __init__(
-        self, obs_shape: Sequence[int], hidden_sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU
+        self,
+        obs_shape: Sequence[int],
+        hidden_sizes: Sequence[int],
+        activation: type[nn.Module] = nn.ReLU,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]

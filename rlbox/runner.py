@@ -159,8 +159,13 @@ class Runner:
         return evaluate_agent(self.experiment, self.agent, episodes)
 
     def run(self) -> RunResult:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        from rich.progress import TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         run, agent = self.experiment.run, self.agent
         progress = Progress(
@@ -171,8 +176,9 @@ class Runner:
             TimeElapsedColumn(),
             disable=not self.show_progress,
         )
-        task = progress.add_task("train", total=run.steps, completed=agent.env_steps, sps="-",
-                                 eval=self._eval_text())
+        task = progress.add_task(
+            "train", total=run.steps, completed=agent.env_steps, sps="-", eval=self._eval_text()
+        )
         start = time.perf_counter()
         train_seconds = 0.0
         result = None
@@ -201,12 +207,15 @@ class Runner:
                 self.log.log(row)
                 if final or _crossed(before, step, run.checkpoint_every):
                     self.save_checkpoint()
-                progress.update(task, completed=step, sps=f"{row['sps']:.0f}", eval=self._eval_text())
+                progress.update(
+                    task, completed=step, sps=f"{row['sps']:.0f}", eval=self._eval_text()
+                )
         self.log.close()
         if result is None:  # resumed a run whose budget was already spent
             result = self.evaluate(run.final_eval_episodes)
-        summary = RunResult(self.run_dir, agent.env_steps, result.mean, result.std,
-                            round(train_seconds, 3))
+        summary = RunResult(
+            self.run_dir, agent.env_steps, result.mean, result.std, round(train_seconds, 3)
+        )
         write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
         return summary
 

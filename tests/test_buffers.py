@@ -9,8 +9,9 @@ def make_step(reward, terminated, truncated, final_obs):
     terminated, truncated = torch.tensor(terminated), torch.tensor(truncated)
     final_obs = torch.tensor(final_obs, dtype=torch.float32)[:, None]
     zeros = torch.zeros_like(reward)
-    return Step(final_obs, reward, terminated, truncated, terminated | truncated, final_obs,
-                zeros, zeros)
+    return Step(
+        final_obs, reward, terminated, truncated, terminated | truncated, final_obs, zeros, zeros
+    )
 
 
 def test_n_step_returns_cut_at_episode_ends():
@@ -52,8 +53,11 @@ def test_n_step_return_without_episode_end_bootstraps_after_n():
 
 def test_one_step_folder_is_the_plain_transition():
     folder = NStepFolder(1, 0.99)
-    out = folder.push(torch.zeros(2, 1), torch.tensor([0, 1]),
-                      make_step([1.0, 2.0], [True, False], [False, True], [5.0, 6.0]))
+    out = folder.push(
+        torch.zeros(2, 1),
+        torch.tensor([0, 1]),
+        make_step([1.0, 2.0], [True, False], [False, True], [5.0, 6.0]),
+    )
     assert torch.allclose(out.discount, torch.tensor([0.0, 0.99]))
     assert out.next_obs[:, 0].tolist() == [5.0, 6.0]
 
@@ -78,13 +82,16 @@ def test_sum_tree_finds_by_prefix_sum():
     tree = SumTree(5, torch.device("cpu"))
     tree.update(torch.arange(5), torch.tensor([1.0, 0.0, 3.0, 2.0, 4.0]))
     assert tree.total.item() == 10.0
-    found = tree.find(torch.tensor([0.0, 0.99, 1.0, 3.99, 4.0, 5.99, 6.0, 9.99], dtype=torch.float64))
+    found = tree.find(
+        torch.tensor([0.0, 0.99, 1.0, 3.99, 4.0, 5.99, 6.0, 9.99], dtype=torch.float64)
+    )
     assert found.tolist() == [0, 0, 2, 2, 3, 3, 4, 4]
 
 
 def test_prioritized_sampling_follows_priorities_and_weights_correct_it():
-    buf = PrioritizedReplayBuffer(4, (1,), torch.float32, (), torch.long, torch.device("cpu"),
-                                  alpha=1.0, eps=0.0)
+    buf = PrioritizedReplayBuffer(
+        4, (1,), torch.float32, (), torch.long, torch.device("cpu"), alpha=1.0, eps=0.0
+    )
     buf.add(transitions([0, 1, 2, 3]))
     buf.update_priorities(torch.arange(4), torch.tensor([1.0, 1.0, 1.0, 5.0]))
     gen = torch.Generator().manual_seed(0)

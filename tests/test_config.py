@@ -21,7 +21,9 @@ def test_env_without_section_gets_default_section_and_dataclass_defaults():
 
 
 def test_unknown_key_is_named_with_a_suggestion():
-    with pytest.raises(ConfigError, match=r"unknown config key 'bach_size'.*did you mean 'batch_size'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key 'bach_size'.*did you mean 'batch_size'"
+    ):
         resolve("dqn", "CartPole-v1", DQNConfig, {"bach_size": 3})
 
 

@@ -1,0 +1,124 @@
+"""The `rlbox` command as a user runs it, in a subprocess: good paths and every bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ENV = "rlbox/ActionObsReward-v0"
+FAST = [
+    "--set",
+    "hidden_sizes=[16]",
+    "--set",
+    "learning_starts=100",
+    "--set",
+    "eval_every=500",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "final_eval_episodes=4",
+    "--device",
+    "cpu",
+]
+
+
+def rlbox(*args, cwd):
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "rlbox.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def assert_clean_error(proc, message, out: Path):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and message in lines[0], lines[0]
+    assert not out.exists() or not any(out.iterdir()), "a rejected command wrote files"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "dqq", "CartPole-v1"], "unknown agent 'dqq' (did you mean 'dqn'?); known: dqn"),
+        (["train", "dqn", "CartPol-v1"], "unknown environment 'CartPol-v1'"),
+        (["train", "dqn", "CartPole-v1", "--steps", "0"], "'steps': must be positive, got 0"),
+        (["train", "dqn", "CartPole-v1", "--steps", "-5"], "'steps': must be positive"),
+        (["train", "dqn", "CartPole-v1", "--steps", "ten"], "Invalid value for '--steps'"),
+        (["train", "dqn", "CartPole-v1", "--set", "bogus=1"], "unknown config key 'bogus'"),
+        (["train", "dqn", "CartPole-v1", "--set", "batch_size=big"], "expected int, got 'big'"),
+        (["train", "dqn", "CartPole-v1", "--set", "lr"], "expected key=value"),
+        (["train", "dqn", "Pendulum-v1"], "dqn needs a Discrete action space"),
+        (["train", "--resume", "not-a-run"], "is not a run directory"),
+        (["train", "dqn"], "train needs AGENT and ENV"),
+        (["eval", "not-a-run"], "is not a run directory"),
+        (["list", "--config", "nope"], "unknown agent 'nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    out = tmp_path / "runs"
+    proc = (
+        rlbox(*args, "--out", out, cwd=tmp_path)
+        if args[0] == "train"
+        else rlbox(*args, cwd=tmp_path)
+    )
+    assert_clean_error(proc, message, out)
+
+
+def test_train_then_eval_then_resume(tmp_path):
+    out = tmp_path / "runs"
+    proc = rlbox(
+        "train", "dqn", ENV, "--steps", "1000", "--quiet", "--out", out, *FAST, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "final eval return" in proc.stdout
+    (run_dir,) = out.iterdir()
+    assert (run_dir / "checkpoints" / "step-1000" / "state.safetensors").is_file()
+
+    proc = rlbox("eval", run_dir, "--episodes", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("episode ") == 3 and "mean return" in proc.stdout
+
+    proc = rlbox("train", "--resume", run_dir, "--steps", "1500", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "after 1500 steps" in proc.stdout
+
+
+def test_eval_names_a_corrupt_checkpoint(tmp_path):
+    out = tmp_path / "runs"
+    proc = rlbox(
+        "train", "dqn", ENV, "--steps", "500", "--quiet", "--out", out, *FAST, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = out.iterdir()
+    state = run_dir / "checkpoints" / "step-500" / "state.safetensors"
+    state.write_bytes(b"not a tensor file")
+    proc = rlbox("eval", run_dir, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(state) in proc.stderr
+
+
+def test_list_shows_agents_tuned_envs_and_probes(tmp_path):
+    proc = rlbox("list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for expected in ("dqn", "CartPole-v1", "rlbox/TwoStep-v0"):
+        assert expected in proc.stdout
+    proc = rlbox("list", "--config", "dqn", cwd=tmp_path)
+    assert proc.returncode == 0 and "batch_size" in proc.stdout and "eval_every" in proc.stdout
+
+
+def test_import_rlbox_loads_no_agent_env_or_tensorflow():
+    code = (
+        "import sys, rlbox; bad = [m for m in sys.modules if m.startswith(('rlbox.agents', "
+        "'rlbox.envs', 'torch', 'gymnasium', 'tensorflow'))]; print(bad)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]", proc.stdout
