@@ -11,8 +11,12 @@ are one or two steps long, so the true values are known in closed form:
 | rlbox/TwoStep-v0         | 0, then 1  | 1       | 0, then 1                | gamma, then 1 |
 | rlbox/ActionReward-v0    | 0          | 2       | -1 for 0, +1 for 1       | -1, +1        |
 | rlbox/ActionObsReward-v0 | -1 or +1   | 2       | +1 if action matches obs | +1 or -1      |
+| rlbox/Truncated-v0       | 0          | 1       | 1, truncated after 5     | 1 / (1-gamma) |
 
-(action 1 "matches" obs +1 and action 0 matches obs -1).
+(action 1 "matches" obs +1 and action 0 matches obs -1). rlbox/Truncated-v0 never terminates;
+a TimeLimit cuts it after 5 steps. Its observation does not show the time, so only an agent
+that bootstraps on truncation learns the true value 1 / (1 - gamma); one that treats the cut as
+the end of the task learns the average of the truncated returns instead.
 """
 
 from __future__ import annotations
@@ -106,16 +110,33 @@ class ActionObsReward(_Probe):
         return self._obs(), 1.0 if matches else -1.0, True, False, {}
 
 
+class Truncated(_Probe):
+    """Reward 1 forever, cut by a TimeLimit after 5 steps: bootstrapping on truncation."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return self._obs(), {}
+
+    def step(self, action):
+        return self._obs(), 1.0, False, False, {}
+
+
 PROBES = {
     "rlbox/ConstantReward-v0": ConstantReward,
     "rlbox/ObsReward-v0": ObsReward,
     "rlbox/TwoStep-v0": TwoStep,
     "rlbox/ActionReward-v0": ActionReward,
     "rlbox/ActionObsReward-v0": ActionObsReward,
+    "rlbox/Truncated-v0": Truncated,
 }
+MAX_EPISODE_STEPS = {"rlbox/Truncated-v0": 5}
 
 
 def register_probes() -> None:
     for env_id, cls in PROBES.items():
         if env_id not in gym.registry:
-            gym.register(env_id, entry_point=f"{__name__}:{cls.__name__}", max_episode_steps=10)
+            gym.register(
+                env_id,
+                entry_point=f"{__name__}:{cls.__name__}",
+                max_episode_steps=MAX_EPISODE_STEPS.get(env_id, 10),
+            )

@@ -46,6 +46,9 @@ class Agent(Protocol):
 
 AGENTS: Registry[type[Agent]] = Registry("agent")
 AGENTS.register("dqn", "rlbox.agents.dqn:DQN")
+AGENTS.register("reinforce", "rlbox.agents.reinforce:Reinforce")
+AGENTS.register("a2c", "rlbox.agents.a2c:A2C")
+AGENTS.register("ppo", "rlbox.agents.ppo:PPO")
 
 
 def resolve_device(device: str) -> torch.device:

@@ -71,3 +71,39 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
         torch._foreach_copy_(target_params, source_params)
     else:
         torch._foreach_lerp_(target_params, source_params, tau)
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+class ActorCritic(nn.Module):
+    """A policy head and a value head on one shared backbone or on two separate ones.
+
+    Orthogonal initialisation with the gains of the PPO reference implementation: sqrt(2) for
+    hidden layers, 0.01 for the policy output (near-uniform initial policy), 1 for the value.
+    """
+
+    def __init__(self, actor_body: nn.Module, critic_body: nn.Module | None, head: nn.Module):
+        super().__init__()
+        self.actor_body = actor_body
+        self.critic_body = critic_body  # None: the critic shares the actor's backbone
+        self.head = head
+        self.value_head = nn.Linear(actor_body.features_dim, 1)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.orthogonal_(module.weight, math.sqrt(2))
+                nn.init.zeros_(module.bias)
+        for name, module in head.named_modules():
+            if isinstance(module, nn.Linear):
+                gain = 0.01 if name in ("logits", "mean") else math.sqrt(2)
+                nn.init.orthogonal_(module.weight, gain)
+        nn.init.orthogonal_(self.value_head.weight, 1.0)
+
+    def forward(self, obs: Tensor) -> tuple[torch.distributions.Distribution, Tensor]:
+        features = self.actor_body(obs)
+        critic_features = features if self.critic_body is None else self.critic_body(obs)
+        return self.head(features), self.value_head(critic_features).squeeze(-1)
+
+    def value(self, obs: Tensor) -> Tensor:
+        body = self.actor_body if self.critic_body is None else self.critic_body
+        return self.value_head(body(obs)).squeeze(-1)

@@ -99,3 +99,10 @@ def test_dqn_refuses_continuous_actions():
     experiment, agent_class = prepare("dqn", "Pendulum-v1", {"device": "cpu"})
     with pytest.raises(RlboxError, match="Discrete action space"):
         build_agent(experiment, agent_class)
+
+
+def test_dqn_bootstraps_through_truncation():
+    # gamma 0.5: the true value is 1 / (1 - 0.5) = 2; treating the TimeLimit cut as the end
+    # of the task would give the mean truncated return, 1.6125.
+    agent = train_on_probe("rlbox/Truncated-v0", 3_000, gamma=0.5)
+    assert q_values(agent, [0.0]).item() == pytest.approx(2.0, abs=TOLERANCE)

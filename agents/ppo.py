@@ -1,0 +1,119 @@
+"""Proximal Policy Optimization (Schulman et al., 2017, "Proximal Policy Optimization
+Algorithms", Algorithm 1, clipped surrogate of eq. 7), with the details of the reference
+implementation (Huang et al., 2022, "The 37 Implementation Details of PPO").
+
+    repeat:
+        run the policy for n_steps in each of N envs; compute GAE advantages   (shared loop)
+        for n_epochs, for each minibatch:
+            r = pi(a|s) / pi_old(a|s)
+            L = -min(r A, clip(r, 1 - eps, 1 + eps) A) + c_v L_V - c_e H[pi]
+            one gradient step (norm clipped)
+        stop the epochs early if the approximate KL exceeds target_kl
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from rlbox.config import check, param
+from rlbox.onpolicy import ActorCriticAgent, ActorCriticConfig
+from rlbox.rollout import Rollout
+
+
+@dataclass(frozen=True)
+class PPOConfig(ActorCriticConfig):
+    n_steps: int = param(128, "Steps per env copy in each rollout.")
+    gae_lambda: float = param(0.95, "GAE lambda: 0 is one-step TD, 1 is Monte Carlo.")
+    n_epochs: int = param(10, "Passes over each rollout.")
+    batch_size: int = param(64, "Minibatch size (transitions).")
+    clip_range: float = param(0.2, "Clip the probability ratio to [1 - c, 1 + c].")
+    clip_range_schedule: Literal["constant", "linear"] = param(
+        "constant", "'linear' decays clip_range to 0 over the budget."
+    )
+    clip_range_vf: float = param(0.0, "Clip value updates to this distance (0: no clipping).")
+    normalize_advantage: bool = param(True, "Normalise advantages per minibatch.")
+    target_kl: float = param(0.0, "Stop the epochs when the approximate KL exceeds this (0: off).")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.n_steps >= 1, "n_steps", f"must be >= 1, got {self.n_steps}")
+        check(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", "must be in [0, 1]")
+        check(self.n_epochs >= 1, "n_epochs", f"must be >= 1, got {self.n_epochs}")
+        check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        check(self.clip_range > 0, "clip_range", f"must be positive, got {self.clip_range}")
+        check(self.clip_range_vf >= 0, "clip_range_vf", "must be >= 0")
+        check(self.target_kl >= 0, "target_kl", "must be >= 0")
+
+
+def ppo_policy_loss(logprob: Tensor, old_logprob: Tensor, advantage: Tensor, clip: float) -> Tensor:
+    """The clipped surrogate objective, negated to be minimised (eq. 7)."""
+    ratio = torch.exp(logprob - old_logprob)
+    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip)
+    return -torch.min(ratio * advantage, clipped * advantage).mean()
+
+
+def ppo_value_loss(value: Tensor, old_value: Tensor, returns: Tensor, clip: float) -> Tensor:
+    """0.5 (V - R)^2, or its pessimistic clipped version when clip > 0."""
+    loss = (value - returns).square()
+    if clip > 0:
+        clipped = old_value + torch.clamp(value - old_value, -clip, clip)
+        loss = torch.max(loss, (clipped - returns).square())
+    return 0.5 * loss.mean()
+
+
+class PPO(ActorCriticAgent):
+    """PPO with the clipped surrogate; Discrete, MultiDiscrete and Box actions."""
+
+    config_class = PPOConfig
+
+    def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
+        c: PPOConfig = self.config
+        clip = c.clip_range
+        if c.clip_range_schedule == "linear":
+            clip *= max(0.0, 1.0 - self.env_steps / self.budget)
+        n = rollout.advantage.shape[0]
+        stats = {
+            "pg_loss": 0.0,
+            "v_loss": 0.0,
+            "entropy": 0.0,
+            "approx_kl": 0.0,
+            "clip_fraction": 0.0,
+        }
+        steps = 0
+        for _ in range(c.n_epochs):
+            for index in torch.randperm(n, device=self.device).split(c.batch_size):
+                dist, value = self.net(rollout.obs[index])
+                logprob = dist.log_prob(rollout.action[index])
+                advantage = rollout.advantage[index]
+                if c.normalize_advantage and advantage.numel() > 1:
+                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+                pg_loss = ppo_policy_loss(logprob, rollout.logprob[index], advantage, clip)
+                v_loss = ppo_value_loss(
+                    value, rollout.value[index], rollout.returns[index], c.clip_range_vf
+                )
+                entropy = dist.entropy().mean()
+                self.gradient_step(pg_loss + c.vf_coef * v_loss - c.ent_coef * entropy)
+                with torch.no_grad():
+                    log_ratio = logprob - rollout.logprob[index]
+                    approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # Schulman's k3
+                    clipped = ((log_ratio.exp() - 1.0).abs() > clip).float().mean()
+                for key, value_ in zip(stats, (pg_loss, v_loss, entropy, approx_kl, clipped),
+                                       strict=True):  # fmt: skip
+                    stats[key] = stats[key] + value_.detach()
+                steps += 1
+            if c.target_kl and approx_kl > c.target_kl:
+                break
+        metrics = {key: value / steps for key, value in stats.items()}
+        metrics["explained_variance"] = explained_variance(rollout.value, rollout.returns)
+        metrics["clip_range"] = clip
+        return metrics
+
+
+def explained_variance(predicted: Tensor, target: Tensor) -> Tensor:
+    """1 - Var[target - predicted] / Var[target]: 1 is a perfect value function, 0 a constant."""
+    var = target.var()
+    return torch.where(var > 0, 1 - (target - predicted).var() / var, torch.zeros_like(var))

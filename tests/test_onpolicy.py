@@ -1,0 +1,191 @@
+"""REINFORCE, A2C, PPO: GAE and returns against hand computation, probe envs, update direction."""
+
+import pytest
+import torch
+from gymnasium import spaces
+
+from rlbox.agents.ppo import ppo_policy_loss, ppo_value_loss
+from rlbox.distributions import make_policy_head
+from rlbox.errors import ConfigError
+from rlbox.rollout import EpisodeBuffer, Rollout, gae
+from rlbox.runner import build_agent, prepare
+
+
+def col(*values):
+    return torch.tensor(values, dtype=torch.float32)[:, None]  # [T, 1]
+
+
+def test_gae_matches_hand_computation():
+    gamma, lam = 0.5, 0.5
+    reward, value = col(1.0, 2.0, 3.0), col(0.5, 1.0, 1.5)
+    next_value = col(1.0, 1.5, 4.0)  # V(s1), V(s2), V(s3)
+    none = col(0.0, 0.0, 0.0)
+    adv, returns = gae(reward, value, next_value, none, none, gamma, lam)
+    d2 = 3.0 + 0.5 * 4.0 - 1.5  # 3.5
+    d1 = 2.0 + 0.5 * 1.5 - 1.0  # 1.75
+    d0 = 1.0 + 0.5 * 1.0 - 0.5  # 1.0
+    a2, a1 = d2, d1 + 0.25 * d2
+    a0 = d0 + 0.25 * a1
+    assert torch.allclose(adv[:, 0], torch.tensor([a0, a1, a2]))
+    assert torch.allclose(returns, adv + value)
+
+
+def test_gae_stops_at_episode_ends_and_bootstraps_only_truncations():
+    gamma, lam = 0.5, 1.0
+    reward, value = col(1.0, 1.0), col(0.0, 0.0)
+    next_value = col(4.0, 8.0)
+    terminated, done = col(1.0, 0.0), col(1.0, 0.0)
+    adv, _ = gae(reward, value, next_value, terminated, done, gamma, lam)
+    assert adv[:, 0].tolist() == [1.0, 5.0]  # step 0 ends the episode: no bootstrap, no carry
+    truncated_done = col(1.0, 0.0)
+    adv, _ = gae(reward, value, next_value, col(0.0, 0.0), truncated_done, gamma, lam)
+    assert adv[:, 0].tolist() == [3.0, 5.0]  # truncated: 1 + 0.5 * V(final) = 3, no carry
+
+
+def add(buf, reward, done, terminated=None, bootstrap=0.0):
+    n = len(reward)
+    z = torch.zeros(n)
+    buf.add(torch.zeros(n, 1), torch.zeros(n, dtype=torch.long), z, z, torch.tensor(reward),
+            torch.tensor(terminated if terminated is not None else done, dtype=torch.float32),
+            torch.tensor(done, dtype=torch.float32), torch.full((n,), bootstrap))  # fmt: skip
+
+
+def test_episode_buffer_uses_whole_episodes_and_carries_the_rest():
+    buf = EpisodeBuffer()
+    add(buf, [1.0, 1.0], [0.0, 0.0])
+    add(buf, [2.0, 2.0], [1.0, 0.0])  # copy 0 ends its episode
+    add(buf, [4.0, 4.0], [0.0, 0.0])
+    batch = buf.take(gamma=0.5)
+    # only copy 0's two steps: returns 1 + 0.5 * 2 = 2 and 2
+    assert sorted(batch.returns.tolist()) == [2.0, 2.0]
+    add(buf, [8.0, 8.0], [0.0, 1.0])  # copy 1 ends: its 4 steps are now complete
+    batch = buf.take(gamma=0.5)
+    assert sorted(batch.returns.tolist()) == [4.0, 6.0, 8.0, 8.0]  # 1+.5*6, 2+.5*8, 4+.5*8, 8
+    assert buf.take(gamma=0.5) is None
+
+
+def test_episode_buffer_bootstraps_a_truncated_episode():
+    buf = EpisodeBuffer()
+    add(buf, [1.0], [1.0], terminated=[0.0], bootstrap=6.0)
+    assert buf.take(gamma=0.5).returns.tolist() == [4.0]
+
+
+def test_ppo_losses_on_known_numbers():
+    old = torch.log(torch.tensor([0.5, 0.5]))
+    new = torch.log(torch.tensor([0.75, 0.25]))  # ratios 1.5 and 0.5
+    adv = torch.tensor([1.0, 1.0])
+    # clip 0.2: min(1.5, 1.2) * 1 and min(0.5, 0.8)... = 1.2 and 0.5
+    assert ppo_policy_loss(new, old, adv, 0.2).item() == pytest.approx(-(1.2 + 0.5) / 2)
+    v = ppo_value_loss(torch.tensor([3.0]), torch.tensor([1.0]), torch.tensor([1.0]), 0.5)
+    assert v.item() == pytest.approx(0.5 * 4.0)  # the unclipped error is the larger one
+
+
+PROBE = {"num_envs": 8, "hidden_sizes": [32], "lr": 3e-3, "device": "cpu"}
+PER_AGENT = {
+    "ppo": {"n_steps": 16, "batch_size": 64, "n_epochs": 4},
+    "a2c": {"n_steps": 8, "optimizer": "adam"},
+    "reinforce": {"episodes_per_update": 16},
+}
+GAMMA = 0.5
+TOLERANCE = 0.15
+
+
+def train(agent_name, env_id, steps=4_000, **extra):
+    overrides = {**PROBE, **PER_AGENT[agent_name], "gamma": GAMMA, "steps": steps, **extra}
+    experiment, agent_class = prepare(agent_name, env_id, overrides)
+    agent = build_agent(experiment, agent_class)
+    agent.learn(steps)
+    return agent
+
+
+def values(agent, obs):
+    with torch.no_grad():
+        return agent.net.value(torch.tensor(obs, dtype=torch.float32)[:, None])
+
+
+def action_probs(agent, obs):
+    with torch.no_grad():
+        dist, _ = agent.net(torch.tensor(obs, dtype=torch.float32)[:, None])
+        return dist.probs
+
+
+AGENTS = ["reinforce", "a2c", "ppo"]
+
+
+@pytest.mark.parametrize("agent_name", AGENTS)
+@pytest.mark.parametrize(
+    ("env_id", "obs", "true_v", "steps"),
+    [
+        ("rlbox/ConstantReward-v0", [0.0], [1.0], 4_000),
+        ("rlbox/ObsReward-v0", [-1.0, 1.0], [-1.0, 1.0], 4_000),
+        ("rlbox/TwoStep-v0", [0.0, 1.0], [GAMMA, 1.0], 4_000),
+        # Bootstrapping from V(final obs) converges like value iteration: give it more steps.
+        # Treating the cut as the end would settle at 1.6125 instead of 2.
+        ("rlbox/Truncated-v0", [0.0], [1.0 / (1.0 - GAMMA)], 8_000),
+    ],
+)
+def test_value_learning(agent_name, env_id, obs, true_v, steps):
+    agent = train(agent_name, env_id, steps=steps)
+    assert torch.allclose(values(agent, obs), torch.tensor(true_v), atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("agent_name", AGENTS)
+@pytest.mark.parametrize(
+    ("env_id", "obs", "best"),
+    [("rlbox/ActionReward-v0", [0.0], [1]), ("rlbox/ActionObsReward-v0", [-1.0, 1.0], [0, 1])],
+)
+def test_policy_learns_the_rewarded_action(agent_name, env_id, obs, best):
+    agent = train(agent_name, env_id, ent_coef=0.0)
+    probs = action_probs(agent, obs)
+    assert probs[torch.arange(len(best)), best].min() > 0.9, probs
+    assert agent.act(torch.tensor(obs)[:, None]).tolist() == best
+
+
+@pytest.mark.parametrize("agent_name", AGENTS)
+def test_one_update_moves_the_policy_towards_the_advantage(agent_name):
+    experiment, agent_class = prepare(agent_name, "rlbox/ActionReward-v0", {**PROBE, "lr": 1e-2})
+    agent = build_agent(experiment, agent_class)
+    obs = torch.zeros(64, 1)
+    action = torch.arange(64) % 2
+    with torch.no_grad():
+        dist, value = agent.net(obs)
+    advantage = torch.where(action == 1, 1.0, -1.0)
+    before = action_probs(agent, [0.0])[0, 1].item()
+    rollout = Rollout(obs, action, dist.log_prob(action), value, advantage, value + advantage)
+    agent.train_on(rollout)
+    assert action_probs(agent, [0.0])[0, 1].item() > before + 1e-3
+
+
+def test_gaussian_head_keeps_actions_in_bounds():
+    space = spaces.Box(-2.0, 2.0, shape=(3,))
+    for bounds in ("clip", "squash"):
+        head = make_policy_head(space, 4, log_std_init=1.0, bounds=bounds)
+        dist = head(torch.randn(256, 4))
+        action = head.to_env(dist.sample())
+        assert action.shape == (256, 3)
+        assert action.abs().max() <= 2.0
+        assert dist.log_prob(dist.sample()).shape == (256,)
+
+
+def test_multidiscrete_head():
+    head = make_policy_head(spaces.MultiDiscrete([3, 2]), 4)
+    dist = head(torch.randn(5, 4))
+    action = dist.sample()
+    assert action.shape == (5, 2) and (action[:, 0] < 3).all() and (action[:, 1] < 2).all()
+    assert dist.log_prob(action).shape == (5,) and dist.entropy().shape == (5,)
+
+
+@pytest.mark.parametrize(
+    ("agent_name", "env_id", "overrides", "message"),
+    [
+        ("ppo", "CartPole-v1", {"n_steps": 0}, "'n_steps': must be >= 1"),
+        ("ppo", "CartPole-v1", {"clip_range": -1}, "'clip_range': must be positive"),
+        ("a2c", "CartPole-v1", {"gae_lambda": 2}, "'gae_lambda'"),
+        ("reinforce", "CartPole-v1", {"episodes_per_update": 0}, "'episodes_per_update'"),
+        ("ppo", "CartPole-v1", {"action_bounds": "squash"}, "Box action spaces only"),
+    ],
+)
+def test_invalid_settings(agent_name, env_id, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        experiment, agent_class = prepare(agent_name, env_id, {**overrides, "device": "cpu"})
+        build_agent(experiment, agent_class)
