@@ -48,7 +48,10 @@ def assert_clean_error(proc, message, out: Path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "dqq", "CartPole-v1"], "unknown agent 'dqq' (did you mean 'dqn'?); known: dqn"),
+        (
+            ["train", "dqq", "CartPole-v1"],
+            "unknown agent 'dqq' (did you mean 'dqn'?); known: a2c, dqn, ppo, reinforce",
+        ),
         (["train", "dqn", "CartPol-v1"], "unknown environment 'CartPol-v1'"),
         (["train", "dqn", "CartPole-v1", "--steps", "0"], "'steps': must be positive, got 0"),
         (["train", "dqn", "CartPole-v1", "--steps", "-5"], "'steps': must be positive"),
@@ -57,6 +60,9 @@ def assert_clean_error(proc, message, out: Path):
         (["train", "dqn", "CartPole-v1", "--set", "batch_size=big"], "expected int, got 'big'"),
         (["train", "dqn", "CartPole-v1", "--set", "lr"], "expected key=value"),
         (["train", "dqn", "Pendulum-v1"], "dqn needs a Discrete action space"),
+        (["train", "ppo", "CartPole-v1", "--set", "n_steps=0"], "'n_steps': must be >= 1"),
+        (["train", "ppo", "CartPole-v1", "--set", "clip_range=-1"], "'clip_range'"),
+        (["train", "a2c", "CartPole-v1", "--set", "action_bounds=squash"], "Box action spaces"),
         (["train", "--resume", "not-a-run"], "is not a run directory"),
         (["train", "dqn"], "train needs AGENT and ENV"),
         (["eval", "not-a-run"], "is not a run directory"),

@@ -11,7 +11,7 @@ from rlbox.logger import WALL_CLOCK_COLUMNS
 ENV = "rlbox/ActionObsReward-v0"
 SMALL = {
     "hidden_sizes": [16],
-    "learning_starts": 100,
+    "num_envs": 2,
     "eval_every": 500,
     "eval_episodes": 4,
     "final_eval_episodes": 6,
@@ -21,10 +21,11 @@ SMALL = {
 }
 
 
-def train(tmp_path, steps=1_000, seed=0, **extra):
-    return rlbox.train(
-        "dqn", ENV, steps=steps, seed=seed, overrides={**SMALL, **extra}, out=tmp_path
-    )
+def train(tmp_path, steps=1_000, seed=0, agent="dqn", **extra):
+    overrides = {**SMALL, **extra}
+    if agent == "dqn":
+        overrides.setdefault("learning_starts", 100)
+    return rlbox.train(agent, ENV, steps=steps, seed=seed, overrides=overrides, out=tmp_path)
 
 
 def read_metrics(run_dir, drop=WALL_CLOCK_COLUMNS):
@@ -63,16 +64,18 @@ def test_tensorboard_reads_back_the_eval_return(tmp_path):
     assert values[-1].value == pytest.approx(result.eval_return_mean)
 
 
-def test_same_seed_same_metrics(tmp_path):
-    first = read_metrics(train(tmp_path / "a", seed=3).run_dir)
-    second = read_metrics(train(tmp_path / "b", seed=3).run_dir)
-    other = read_metrics(train(tmp_path / "c", seed=4).run_dir)
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "reinforce"])
+def test_same_seed_same_metrics(tmp_path, agent):
+    first = read_metrics(train(tmp_path / "a", seed=3, agent=agent).run_dir)
+    second = read_metrics(train(tmp_path / "b", seed=3, agent=agent).run_dir)
+    other = read_metrics(train(tmp_path / "c", seed=4, agent=agent).run_dir)
     assert first == second
     assert first != other
 
 
-def test_resume_continues_to_the_budget(tmp_path):
-    result = train(tmp_path, steps=1_000)
+@pytest.mark.parametrize("agent", ["dqn", "a2c"])
+def test_resume_continues_to_the_budget(tmp_path, agent):
+    result = train(tmp_path, steps=1_000, agent=agent)
     resumed = rlbox.resume(result.run_dir, steps=2_000)
     assert resumed.env_steps == 2_000
     rows = read_metrics(result.run_dir)
