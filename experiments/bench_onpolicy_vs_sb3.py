@@ -1,7 +1,8 @@
 """rlbox PPO and A2C against Stable-Baselines3 with the RL Zoo's tuned values, at the same step
 budget and under the same evaluation (20 deterministic episodes on `gymnasium.make(env_id)`,
 the same seeds). Each run is a fresh process, one at a time; its time runs from building the
-agent to the end of the final evaluation. Prints one table: return mean and std over seeds,
+agent to the end of the final evaluation (rlbox evaluates only at the end here, like SB3, and
+still writes its logs and checkpoints). Prints one table: return mean and std over seeds,
 mean seconds per run and the time ratio rlbox / SB3.
 
     python experiments/bench_onpolicy_vs_sb3.py --seeds 5                 # needs the sb3 extra
@@ -54,11 +55,14 @@ def run_rlbox(algo: str, env_id: str, seed: int, steps: int, out: str) -> tuple[
     import rlbox
 
     start = time.perf_counter()
-    result = rlbox.train(algo, env_id, seed=seed, steps=steps, device="cpu", out=out)
+    # Only the final evaluation, as for SB3: periodic evaluations would be timed on one side only.
+    result = rlbox.train(
+        algo, env_id, seed=seed, steps=steps, device="cpu", out=out, overrides={"eval_every": steps}
+    )
     return time.perf_counter() - start, result.eval_return_mean
 
 
-def run_sb3(algo: str, env_id: str, seed: int, steps: int) -> tuple[float, float]:
+def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tuple[float, float]:
     import torch
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.env_util import make_vec_env
@@ -67,6 +71,7 @@ def run_sb3(algo: str, env_id: str, seed: int, steps: int) -> tuple[float, float
     from rlbox.evaluation import evaluate
     from rlbox.runner import EVAL_SEED_OFFSET
 
+    torch.set_num_threads(threads)
     params = dict(RL_ZOO[(algo, env_id)])
     n_envs, normalize = params.pop("n_envs"), params.pop("normalize", False)
     start = time.perf_counter()
@@ -103,6 +108,9 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", default=["CartPole-v1", "Pendulum-v1"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None, help="default: rlbox's tuned budget")
+    parser.add_argument(
+        "--sb3-threads", type=int, default=1, help="torch threads for SB3 (rlbox's default is 1)"
+    )
     args = parser.parse_args()
     out = tempfile.mkdtemp(prefix="rlbox-bench-")
     header = f"{'algo':<5} {'env':<13} {'steps':>7}  {'rlbox return':>17} {'s':>6}  "
@@ -113,7 +121,9 @@ def main() -> None:
             ours, theirs = [], []
             for seed in range(args.seeds):
                 ours.append(in_fresh_process(run_rlbox, algo, env_id, seed, steps, out))
-                theirs.append(in_fresh_process(run_sb3, algo, env_id, seed, steps))
+                theirs.append(
+                    in_fresh_process(run_sb3, algo, env_id, seed, steps, args.sb3_threads)
+                )
             our_s = statistics.mean(t for t, _ in ours)
             their_s = statistics.mean(t for t, _ in theirs)
             print(

@@ -57,7 +57,6 @@ class ActorCriticAgent:
     """Base of the on-policy agents (one level): subclasses define `ready` and `train_on`."""
 
     config_class: ClassVar[type] = ActorCriticConfig
-    name: ClassVar[str] = "actor-critic"
 
     def __init__(
         self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, budget: int
@@ -91,10 +90,11 @@ class ActorCriticAgent:
         if config.optimizer == "rmsprop":
             # As in A2C's reference implementation (Mnih et al., 2016; SB3): alpha .99, eps 1e-5.
             self.optimizer = torch.optim.RMSprop(
-                self.parameters, lr=config.lr, alpha=0.99, eps=1e-5
+                self.parameters, lr=config.lr, alpha=0.99, eps=1e-5, foreach=True
             )
         else:
-            self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, eps=1e-5)
+            # fused: one kernel per step for all parameters instead of a loop over them
+            self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, eps=1e-5, fused=True)
         self.obs_norm = ObsNormalizer(obs_shape, self.device) if config.normalize_obs else None
         self.reward_norm = (
             RewardNormalizer(env.num_envs, config.gamma, self.device)
