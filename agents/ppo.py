@@ -13,6 +13,7 @@ implementation (Huang et al., 2022, "The 37 Implementation Details of PPO").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,41 +77,42 @@ class PPO(ActorCriticAgent):
         if c.clip_range_schedule == "linear":
             clip *= max(0.0, 1.0 - self.env_steps / self.budget)
         n = rollout.advantage.shape[0]
-        stats = {
-            "pg_loss": 0.0,
-            "v_loss": 0.0,
-            "entropy": 0.0,
-            "approx_kl": 0.0,
-            "clip_fraction": 0.0,
-        }
+        totals = torch.zeros(5, device=self.device)  # pg, value, entropy, approx KL, clipped
         steps = 0
         for _ in range(c.n_epochs):
-            for index in torch.randperm(n, device=self.device).split(c.batch_size):
-                dist, value = self.net(rollout.obs[index])
-                logprob = dist.log_prob(rollout.action[index])
-                advantage = rollout.advantage[index]
+            for batch in self.minibatches(rollout, n):
+                dist, value = self.net(batch.obs)
+                logprob = dist.log_prob(batch.action)
+                advantage = batch.advantage
                 if c.normalize_advantage and advantage.numel() > 1:
                     advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-                pg_loss = ppo_policy_loss(logprob, rollout.logprob[index], advantage, clip)
-                v_loss = ppo_value_loss(
-                    value, rollout.value[index], rollout.returns[index], c.clip_range_vf
-                )
+                pg_loss = ppo_policy_loss(logprob, batch.logprob, advantage, clip)
+                v_loss = ppo_value_loss(value, batch.value, batch.returns, c.clip_range_vf)
                 entropy = dist.entropy().mean()
                 self.gradient_step(pg_loss + c.vf_coef * v_loss - c.ent_coef * entropy)
                 with torch.no_grad():
-                    log_ratio = logprob - rollout.logprob[index]
-                    approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # Schulman's k3
-                    clipped = ((log_ratio.exp() - 1.0).abs() > clip).float().mean()
-                for key, value_ in zip(stats, (pg_loss, v_loss, entropy, approx_kl, clipped),
-                                       strict=True):  # fmt: skip
-                    stats[key] = stats[key] + value_.detach()
+                    log_ratio = logprob - batch.logprob
+                    ratio = log_ratio.exp()
+                    approx_kl = ((ratio - 1) - log_ratio).mean()  # Schulman's k3 estimator
+                    clipped = ((ratio - 1.0).abs() > clip).float().mean()
+                    totals += torch.stack([pg_loss, v_loss, entropy, approx_kl, clipped])
                 steps += 1
             if c.target_kl and approx_kl > c.target_kl:
                 break
-        metrics = {key: value / steps for key, value in stats.items()}
+        means = totals / steps
+        names = ("pg_loss", "v_loss", "entropy", "approx_kl", "clip_fraction")
+        metrics: dict[str, Tensor | float] = dict(zip(names, means, strict=True))
         metrics["explained_variance"] = explained_variance(rollout.value, rollout.returns)
         metrics["clip_range"] = clip
         return metrics
+
+    def minibatches(self, rollout: Rollout, n: int) -> Iterator[Rollout]:
+        """Shuffled minibatches of the rollout; the whole rollout when it fits in one."""
+        if self.config.batch_size >= n:
+            yield rollout
+            return
+        for index in torch.randperm(n, device=self.device).split(self.config.batch_size):
+            yield rollout.select(index)
 
 
 def explained_variance(predicted: Tensor, target: Tensor) -> Tensor:

@@ -52,7 +52,15 @@ def default_budget(algo: str, env_id: str) -> int:
 
 
 def run_rlbox(algo: str, env_id: str, seed: int, steps: int, out: str) -> tuple[float, float]:
+    # Import before the clock starts, as run_sb3 does with stable_baselines3 (which imports
+    # tensorboard too).
+    import torch.utils.tensorboard  # noqa: F401
+
     import rlbox
+    import rlbox.runner
+    from rlbox.agent import AGENTS
+
+    AGENTS.get(algo)
 
     start = time.perf_counter()
     # Only the final evaluation, as for SB3: periodic evaluations would be timed on one side only.

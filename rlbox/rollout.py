@@ -7,7 +7,7 @@ the MDP, so its return continues past the cut; a terminated one ends there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -49,6 +49,10 @@ class Rollout:
     value: Tensor
     advantage: Tensor
     returns: Tensor
+
+    def select(self, index: Tensor) -> Rollout:
+        """The transitions at `index` (a minibatch)."""
+        return Rollout(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 class RolloutBuffer:
