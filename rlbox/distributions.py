@@ -14,32 +14,81 @@ import math
 import torch
 from gymnasium import spaces
 from torch import Tensor, nn
-from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from rlbox.errors import RlboxError
 
 
-class MultiCategorical(Distribution):
+class Categorical:
+    """A categorical over the last dimension of `logits`.
+
+    Hand-written rather than torch.distributions.Categorical: the rollout builds one per
+    env step, and this one costs one log_softmax instead of argument checks and a logsumexp.
+    """
+
+    def __init__(self, logits: Tensor) -> None:
+        self.log_probs = logits.log_softmax(-1)
+
+    def sample(self) -> Tensor:
+        return torch.multinomial(self.log_probs.exp(), 1).squeeze(-1)
+
+    def log_prob(self, action: Tensor) -> Tensor:
+        return self.log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        return -(self.log_probs.exp() * self.log_probs).sum(-1)
+
+    @property
+    def probs(self) -> Tensor:
+        return self.log_probs.exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return self.log_probs.argmax(-1)
+
+
+class MultiCategorical:
     """Independent categoricals, one per MultiDiscrete dimension; actions are [..., dims]."""
 
-    arg_constraints = {}  # noqa: RUF012
-
     def __init__(self, logits: list[Tensor]) -> None:
-        self.parts = [Categorical(logits=lg, validate_args=False) for lg in logits]
-        super().__init__(batch_shape=logits[0].shape[:-1], validate_args=False)
+        self.parts = [Categorical(lg) for lg in logits]
 
-    def sample(self, sample_shape: torch.Size = torch.Size()) -> Tensor:  # noqa: B008
-        return torch.stack([p.sample(sample_shape) for p in self.parts], dim=-1)
+    def sample(self) -> Tensor:
+        return torch.stack([p.sample() for p in self.parts], dim=-1)
 
-    def log_prob(self, value: Tensor) -> Tensor:
-        return sum(p.log_prob(value[..., i]) for i, p in enumerate(self.parts))
+    def log_prob(self, action: Tensor) -> Tensor:
+        return sum(p.log_prob(action[..., i]) for i, p in enumerate(self.parts))
 
     def entropy(self) -> Tensor:
         return sum(p.entropy() for p in self.parts)
 
     @property
     def mode(self) -> Tensor:
-        return torch.stack([p.logits.argmax(-1) for p in self.parts], dim=-1)
+        return torch.stack([p.mode for p in self.parts], dim=-1)
+
+
+class DiagGaussian:
+    """A Gaussian with diagonal covariance over the last dimension."""
+
+    def __init__(self, mean: Tensor, log_std: Tensor) -> None:
+        self.mean = mean
+        self.log_std = log_std.expand_as(mean)
+
+    def sample(self) -> Tensor:
+        return self.mean + self.log_std.exp() * torch.randn_like(self.mean)
+
+    def log_prob(self, action: Tensor) -> Tensor:
+        z = (action - self.mean) * torch.exp(-self.log_std)
+        return (-0.5 * z.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def entropy(self) -> Tensor:
+        return (self.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.mean
+
+
+Distribution = Categorical | MultiCategorical | DiagGaussian
 
 
 class PolicyHead(nn.Module):
@@ -51,12 +100,6 @@ class PolicyHead(nn.Module):
     def to_env(self, action: Tensor) -> Tensor:
         return action
 
-    @staticmethod
-    def mode(dist: Distribution) -> Tensor:
-        if isinstance(dist, Categorical):
-            return dist.logits.argmax(-1)
-        return dist.mode
-
 
 class CategoricalHead(PolicyHead):
     def __init__(self, features_dim: int, n: int) -> None:
@@ -64,7 +107,7 @@ class CategoricalHead(PolicyHead):
         self.logits = nn.Linear(features_dim, n)
 
     def forward(self, features: Tensor) -> Distribution:
-        return Categorical(logits=self.logits(features), validate_args=False)
+        return Categorical(self.logits(features))
 
 
 class MultiCategoricalHead(PolicyHead):
@@ -91,9 +134,7 @@ class GaussianHead(PolicyHead):
         self.register_buffer("high", torch.as_tensor(space.high, dtype=torch.float32).flatten())
 
     def forward(self, features: Tensor) -> Distribution:
-        mean = self.mean(features)
-        std = self.log_std.exp().expand_as(mean)
-        return Independent(Normal(mean, std, validate_args=False), 1, validate_args=False)
+        return DiagGaussian(self.mean(features), self.log_std)
 
     def to_env(self, action: Tensor) -> Tensor:
         if self.bounds == "squash":

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from rlbox.distributions import Distribution
+
 
 class MLP(nn.Module):
     """Flatten, then Linear + activation for each hidden size."""
@@ -99,7 +101,7 @@ class ActorCritic(nn.Module):
                 nn.init.orthogonal_(module.weight, gain)
         nn.init.orthogonal_(self.value_head.weight, 1.0)
 
-    def forward(self, obs: Tensor) -> tuple[torch.distributions.Distribution, Tensor]:
+    def forward(self, obs: Tensor) -> tuple[Distribution, Tensor]:
         features = self.actor_body(obs)
         critic_features = features if self.critic_body is None else self.critic_body(obs)
         return self.head(features), self.value_head(critic_features).squeeze(-1)

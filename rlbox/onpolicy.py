@@ -130,7 +130,7 @@ class ActorCriticAgent:
     @torch.no_grad()
     def act(self, obs: Tensor, deterministic: bool = True) -> Tensor:
         dist, _ = self.net(self.normalize(obs))
-        action = self.net.head.mode(dist) if deterministic else dist.sample()
+        action = dist.mode if deterministic else dist.sample()
         return self.net.head.to_env(action)
 
     # --- the shared loop's hooks -------------------------------------------------------------

@@ -189,3 +189,25 @@ def test_invalid_settings(agent_name, env_id, overrides, message):
     with pytest.raises(ConfigError, match=message):
         experiment, agent_class = prepare(agent_name, env_id, {**overrides, "device": "cpu"})
         build_agent(experiment, agent_class)
+
+
+def test_distributions_match_torch():
+    from torch.distributions import Categorical as TorchCategorical
+    from torch.distributions import Independent, Normal
+
+    from rlbox.distributions import Categorical, DiagGaussian
+
+    logits = torch.randn(6, 3)
+    ours, ref = Categorical(logits), TorchCategorical(logits=logits)
+    action = torch.tensor([0, 1, 2, 0, 1, 2])
+    assert torch.allclose(ours.log_prob(action), ref.log_prob(action), atol=1e-6)
+    assert torch.allclose(ours.entropy(), ref.entropy(), atol=1e-6)
+    torch.manual_seed(0)
+    counts = torch.bincount(Categorical(torch.tensor([[0.0, 1.0]]).expand(4000, 2)).sample())
+    assert abs(counts[1].item() / 4000 - torch.sigmoid(torch.tensor(1.0)).item()) < 0.03
+
+    mean, log_std = torch.randn(5, 2), torch.randn(2)
+    ours, ref = DiagGaussian(mean, log_std), Independent(Normal(mean, log_std.exp()), 1)
+    x = torch.randn(5, 2)
+    assert torch.allclose(ours.log_prob(x), ref.log_prob(x), atol=1e-5)
+    assert torch.allclose(ours.entropy(), ref.entropy(), atol=1e-5)
