@@ -1,7 +1,7 @@
 # `make train` sets up .venv on first use and trains the default agent; `make test` runs the tests.
 PYTHON ?= python3
-# The torch build to install; here a CPU wheel lies on disk. On a GPU machine, e.g. TORCH=torch==2.13.0
-# with the matching CUDA index, or leave as is for CPU.
+# pip arguments for torch, installed first so that nothing else pulls another build. The default
+# is a CPU wheel that lies on this machine's disk; on a GPU machine add the CUDA wheel index.
 TORCH ?= torch==2.13.0
 VENV ?= .venv
 BIN := $(VENV)/bin
