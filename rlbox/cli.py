@@ -133,8 +133,9 @@ def list_(
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="rlbox")
+        code = app(args=args or ["--help"], standalone_mode=False, prog_name="rlbox")
     except RlboxError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)

@@ -128,3 +128,8 @@ def test_import_rlbox_loads_no_agent_env_or_tensorflow():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_no_arguments_prints_help(tmp_path):
+    proc = rlbox(cwd=tmp_path)
+    assert proc.returncode == 0 and "train" in proc.stdout and "error" not in proc.stderr
