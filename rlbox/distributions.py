@@ -161,7 +161,7 @@ def make_policy_head(
     if isinstance(space, spaces.MultiDiscrete):
         return MultiCategoricalHead(features_dim, [int(n) for n in space.nvec.flatten()])
     if isinstance(space, spaces.Box):
-        if not (torch.isfinite(torch.as_tensor(space.low)).all() or bounds == "clip"):
+        if bounds == "squash" and not space.is_bounded("both"):
             raise RlboxError("action_bounds=squash needs finite action bounds")
         return GaussianHead(features_dim, space, log_std_init, bounds)
     raise RlboxError(f"no policy head for action space {space}")

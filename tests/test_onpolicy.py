@@ -211,3 +211,14 @@ def test_distributions_match_torch():
     x = torch.randn(5, 2)
     assert torch.allclose(ours.log_prob(x), ref.log_prob(x), atol=1e-5)
     assert torch.allclose(ours.entropy(), ref.entropy(), atol=1e-5)
+
+
+def test_squash_needs_bounds_on_both_sides():
+    import numpy as np
+
+    from rlbox.errors import RlboxError
+
+    half_open = spaces.Box(np.float32([-1.0]), np.float32([np.inf]), dtype=np.float32)
+    with pytest.raises(RlboxError, match="finite action bounds"):
+        make_policy_head(half_open, 4, bounds="squash")
+    make_policy_head(half_open, 4, bounds="clip")  # clipping to an infinite bound is fine
