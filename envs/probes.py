@@ -12,11 +12,14 @@ are one or two steps long, so the true values are known in closed form:
 | rlbox/ActionReward-v0    | 0          | 2       | -1 for 0, +1 for 1       | -1, +1        |
 | rlbox/ActionObsReward-v0 | -1 or +1   | 2       | +1 if action matches obs | +1 or -1      |
 | rlbox/Truncated-v0       | 0          | 1       | 1, truncated after 5     | 1 / (1-gamma) |
+| rlbox/TargetAction-v0    | -1 or +1   | [-1, 1] | -(a - obs / 2)^2         | -(a - obs/2)^2|
 
 (action 1 "matches" obs +1 and action 0 matches obs -1). rlbox/Truncated-v0 never terminates;
 a TimeLimit cuts it after 5 steps. Its observation does not show the time, so only an agent
 that bootstraps on truncation learns the true value 1 / (1 - gamma); one that treats the cut as
-the end of the task learns the average of the truncated returns instead.
+the end of the task learns the average of the truncated returns instead. rlbox/TargetAction-v0
+is the one with Box actions: the best action, obs / 2, lies inside the bounds, so a Gaussian
+policy's mean must find it rather than pile up at a bound.
 """
 
 from __future__ import annotations
@@ -121,6 +124,24 @@ class Truncated(_Probe):
         return self._obs(), 1.0, False, False, {}
 
 
+class TargetAction(_Probe):
+    """Reward -(a - obs / 2)^2 for a continuous action a in [-1, 1]: a Gaussian policy's mean."""
+
+    action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def __init__(self) -> None:
+        self._value = 0.0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._value = float(self.np_random.choice([-1.0, 1.0]))
+        return self._obs(), {}
+
+    def step(self, action):
+        reward = -float((float(np.asarray(action).reshape(-1)[0]) - self._value / 2) ** 2)
+        return self._obs(), reward, True, False, {}
+
+
 PROBES = {
     "rlbox/ConstantReward-v0": ConstantReward,
     "rlbox/ObsReward-v0": ObsReward,
@@ -128,6 +149,7 @@ PROBES = {
     "rlbox/ActionReward-v0": ActionReward,
     "rlbox/ActionObsReward-v0": ActionObsReward,
     "rlbox/Truncated-v0": Truncated,
+    "rlbox/TargetAction-v0": TargetAction,
 }
 MAX_EPISODE_STEPS = {"rlbox/Truncated-v0": 5}
 

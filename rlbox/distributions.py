@@ -1,15 +1,16 @@
 """Policy heads: features -> an action distribution, one per Gymnasium action space.
 
 Box actions use a diagonal Gaussian with a state-independent log-std (as in Schulman et al.,
-2017, section 6.1). The Gaussian sample `u` is what the agent stores and scores; the env gets
-`u` clipped to the bounds ("clip") or mapped through tanh onto them ("squash"). The mapping does
-not depend on the policy's parameters, so probability ratios and gradients of log pi(u) are
-unchanged by it.
+2017, section 6.1), or, with gSDE, one whose noise is a function of the state (Raffin et al.,
+2022). The Gaussian sample `u` is what the agent stores and scores; the env gets `u` clipped to
+the bounds ("clip") or mapped through tanh onto them ("squash"). The mapping does not depend on
+the policy's parameters, so probability ratios and gradients of log pi(u) are unchanged by it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from gymnasium import spaces
@@ -67,13 +68,22 @@ class MultiCategorical:
 
 
 class DiagGaussian:
-    """A Gaussian with diagonal covariance over the last dimension."""
+    """A Gaussian with diagonal covariance over the last dimension.
 
-    def __init__(self, mean: Tensor, log_std: Tensor) -> None:
+    `noise`, when given, replaces the independent standard-normal draw of `sample`: gSDE passes
+    noise that stays fixed for several steps (it must have this distribution's std).
+    """
+
+    def __init__(
+        self, mean: Tensor, log_std: Tensor, noise: Callable[[], Tensor] | None = None
+    ) -> None:
         self.mean = mean
         self.log_std = log_std.expand_as(mean)
+        self.noise = noise
 
     def sample(self) -> Tensor:
+        if self.noise is not None:
+            return self.mean + self.noise()
         return self.mean + self.log_std.exp() * torch.randn_like(self.mean)
 
     def log_prob(self, action: Tensor) -> Tensor:
@@ -144,6 +154,44 @@ class GaussianHead(PolicyHead):
         return action.reshape(*action.shape[:-1], *self.shape)
 
 
+class StateDependentNoiseHead(GaussianHead):
+    """Generalized state-dependent exploration, gSDE (Raffin et al., 2022, "Smooth Exploration
+    for Robotic Reinforcement Learning").
+
+    The exploration noise is a linear function of the policy's features z(s), with weights
+    drawn from N(0, sigma^2) and held for several steps: eps = z(s) theta. So for a fixed theta
+    the action is a deterministic, smooth function of the state, and the policy explores with
+    consistent perturbations instead of white noise that Pendulum's dynamics average away.
+    Given s, eps is Gaussian with variance sum_j z_j^2 sigma_ja^2; that is the distribution
+    scored. Features enter detached: sigma is learned, the features only by the mean's loss.
+    """
+
+    def __init__(
+        self, features_dim: int, space: spaces.Box, log_std_init: float, bounds: str
+    ) -> None:
+        super().__init__(features_dim, space, log_std_init, bounds)
+        dim = self.mean.out_features
+        self.log_std = nn.Parameter(torch.full((features_dim, dim), float(log_std_init)))
+        # one weight matrix per env copy, [copies, features, actions]; not saved in checkpoints
+        self.register_buffer("weights", torch.zeros(0, features_dim, dim), persistent=False)
+
+    def reset_noise(self, copies: int) -> None:
+        """Draw new exploration weights, one matrix per env copy."""
+        std = self.log_std.detach().exp()
+        self.weights = std * torch.randn(copies, *std.shape, device=std.device)
+
+    def forward(self, features: Tensor) -> Distribution:
+        latent = features.detach()
+        variance = latent.square() @ (2.0 * self.log_std).exp()
+        log_std = 0.5 * torch.log(variance + 1e-6)
+        return DiagGaussian(self.mean(features), log_std, noise=lambda: self._noise(latent))
+
+    def _noise(self, latent: Tensor) -> Tensor:
+        if self.weights.shape[0] != latent.shape[0]:
+            self.reset_noise(latent.shape[0])
+        return torch.einsum("bf,bfa->ba", latent, self.weights)
+
+
 def flat_action_shape(space: spaces.Space) -> tuple[int, ...]:
     """Shape of one stored action: () for Discrete, (dims,) for MultiDiscrete and Box."""
     if isinstance(space, spaces.Discrete):
@@ -154,7 +202,12 @@ def flat_action_shape(space: spaces.Space) -> tuple[int, ...]:
 
 
 def make_policy_head(
-    space: spaces.Space, features_dim: int, *, log_std_init: float = 0.0, bounds: str = "clip"
+    space: spaces.Space,
+    features_dim: int,
+    *,
+    log_std_init: float = 0.0,
+    bounds: str = "clip",
+    sde: bool = False,
 ) -> PolicyHead:
     if isinstance(space, spaces.Discrete):
         return CategoricalHead(features_dim, int(space.n))
@@ -163,5 +216,6 @@ def make_policy_head(
     if isinstance(space, spaces.Box):
         if bounds == "squash" and not space.is_bounded("both"):
             raise RlboxError("action_bounds=squash needs finite action bounds")
-        return GaussianHead(features_dim, space, log_std_init, bounds)
+        head = StateDependentNoiseHead if sde else GaussianHead
+        return head(features_dim, space, log_std_init, bounds)
     raise RlboxError(f"no policy head for action space {space}")

@@ -13,16 +13,18 @@ class RunningMeanStd:
         self.mean = torch.zeros(shape, dtype=torch.float64, device=device)
         self.var = torch.ones(shape, dtype=torch.float64, device=device)
         self.count = torch.full((), 1e-4, dtype=torch.float64, device=device)
+        self.std = torch.ones(shape, dtype=torch.float64, device=device)
 
     def update(self, x: Tensor) -> None:
-        x = x.double()
-        batch_mean, batch_var, n = x.mean(0), x.var(0, unbiased=False), x.shape[0]
+        batch_var, batch_mean = torch.var_mean(x.double(), 0, correction=0)
+        n = x.shape[0]
         delta = batch_mean - self.mean
         total = self.count + n
-        self.mean = self.mean + delta * n / total
-        m2 = self.var * self.count + batch_var * n + delta.square() * self.count * n / total
+        self.mean = self.mean + delta * (n / total)
+        m2 = self.var * self.count + batch_var * n + delta.square() * (self.count * n / total)
         self.var = m2 / total
         self.count = total
+        self.std = torch.sqrt(self.var + 1e-8)
 
     def state_dict(self) -> dict[str, Tensor]:
         return {"mean": self.mean, "var": self.var, "count": self.count}
@@ -31,6 +33,7 @@ class RunningMeanStd:
         device = self.mean.device
         self.mean, self.var = state["mean"].to(device), state["var"].to(device)
         self.count = state["count"].to(device)
+        self.std = torch.sqrt(self.var + 1e-8)
 
 
 class ObsNormalizer:
@@ -43,7 +46,7 @@ class ObsNormalizer:
     def __call__(self, obs: Tensor, update: bool = False) -> Tensor:
         if update:
             self.rms.update(obs)
-        normed = (obs.double() - self.rms.mean) / torch.sqrt(self.rms.var + 1e-8)
+        normed = (obs.double() - self.rms.mean) / self.rms.std
         return normed.clamp(-self.clip, self.clip).float()
 
 
@@ -60,4 +63,4 @@ class RewardNormalizer:
         self.returns = self.returns * self.gamma + reward
         self.rms.update(self.returns)
         self.returns = self.returns.masked_fill(done, 0.0)
-        return (reward / torch.sqrt(self.rms.var + 1e-8)).clamp(-self.clip, self.clip).float()
+        return (reward / self.rms.std).clamp(-self.clip, self.clip).float()

@@ -42,6 +42,12 @@ class ActorCriticConfig:
     action_bounds: Literal["clip", "squash"] = param(
         "clip", "Box actions: clip Gaussian samples to the bounds, or squash them with tanh."
     )
+    use_sde: bool = param(
+        False, "Box actions: state-dependent exploration (gSDE) instead of white noise."
+    )
+    sde_sample_freq: int = param(
+        -1, "gSDE: draw new noise weights every this many steps (-1: once per rollout)."
+    )
 
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
@@ -51,6 +57,11 @@ class ActorCriticConfig:
         check(self.ent_coef >= 0, "ent_coef", f"must be >= 0, got {self.ent_coef}")
         check(self.vf_coef >= 0, "vf_coef", f"must be >= 0, got {self.vf_coef}")
         check(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
+        check(
+            self.sde_sample_freq == -1 or self.sde_sample_freq >= 1,
+            "sde_sample_freq",
+            f"must be -1 or >= 1, got {self.sde_sample_freq}",
+        )
 
 
 class ActorCriticAgent:
@@ -62,13 +73,13 @@ class ActorCriticAgent:
         self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, budget: int
     ) -> None:
         action_space = env.single_action_space
-        if not isinstance(action_space, spaces.Box) and (
-            config.action_bounds != "clip" or config.log_std_init != 0.0
-        ):
-            key = "action_bounds" if config.action_bounds != "clip" else "log_std_init"
-            raise ConfigError(
-                f"{key} applies to Box action spaces only; {env.env_id} has {action_space}"
-            )
+        if not isinstance(action_space, spaces.Box):
+            box_only = {"action_bounds": "clip", "log_std_init": 0.0, "use_sde": False}
+            for key, default in box_only.items():
+                if getattr(config, key) != default:
+                    raise ConfigError(
+                        f"{key} applies to Box action spaces only; {env.env_id} has {action_space}"
+                    )
         self.env = env
         self.config = config
         self.device = torch.device(device)
@@ -84,6 +95,7 @@ class ActorCriticAgent:
             actor_body.features_dim,
             log_std_init=config.log_std_init,
             bounds=config.action_bounds,
+            sde=config.use_sde,
         )
         self.net = ActorCritic(actor_body, critic_body, head).to(self.device)
         self.parameters = list(self.net.parameters())
@@ -105,6 +117,7 @@ class ActorCriticAgent:
         self.buffer = self.make_buffer(obs_shape, flat_action_shape(action_space), action_dtype)
         self.loop = LoopState(seed=seed)
         self.updates = 0
+        self._noise_age = 0  # gSDE: steps since the noise weights were drawn in this rollout
         self._pending: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
         self._next_obs: Tensor | None = None
 
@@ -138,6 +151,11 @@ class ActorCriticAgent:
     @torch.no_grad()
     def explore(self, obs: Tensor, env_steps: int) -> Tensor:
         obs = self.normalize(obs, update=True)
+        if self.config.use_sde:
+            freq = self.config.sde_sample_freq
+            if self._noise_age == 0 or (freq > 0 and self._noise_age % freq == 0):
+                self.net.head.reset_noise(obs.shape[0])
+            self._noise_age += 1
         dist, value = self.net(obs)
         action = dist.sample()
         self._pending = (obs, action, dist.log_prob(action), value)
@@ -169,6 +187,7 @@ class ActorCriticAgent:
         self.net.train()
         metrics = self.train_on(rollout)
         self.updates += 1
+        self._noise_age = 0
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         return metrics
 

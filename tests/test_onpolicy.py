@@ -183,6 +183,8 @@ def test_multidiscrete_head():
         ("a2c", "CartPole-v1", {"gae_lambda": 2}, "'gae_lambda'"),
         ("reinforce", "CartPole-v1", {"episodes_per_update": 0}, "'episodes_per_update'"),
         ("ppo", "CartPole-v1", {"action_bounds": "squash"}, "Box action spaces only"),
+        ("a2c", "CartPole-v1", {"use_sde": True}, "use_sde applies to Box action spaces only"),
+        ("ppo", "Pendulum-v1", {"sde_sample_freq": 0}, "'sde_sample_freq': must be -1 or >= 1"),
     ],
 )
 def test_invalid_settings(agent_name, env_id, overrides, message):
@@ -222,3 +224,51 @@ def test_squash_needs_bounds_on_both_sides():
     with pytest.raises(RlboxError, match="finite action bounds"):
         make_policy_head(half_open, 4, bounds="squash")
     make_policy_head(half_open, 4, bounds="clip")  # clipping to an infinite bound is fine
+
+
+@pytest.mark.parametrize(
+    ("agent_name", "use_sde"),
+    [("reinforce", False), ("a2c", False), ("a2c", True), ("ppo", False), ("ppo", True)],
+)
+def test_gaussian_policy_finds_the_target_action(agent_name, use_sde):
+    # gSDE's std is summed over the features (32 here): start it lower to begin near std 0.4.
+    log_std_init = -2.0 if use_sde else -1.0
+    agent = train(
+        agent_name, "rlbox/TargetAction-v0", steps=6_000, use_sde=use_sde, log_std_init=log_std_init
+    )
+    obs = torch.tensor([[-1.0], [1.0]])
+    assert torch.allclose(agent.act(obs), obs / 2, atol=TOLERANCE), agent.act(obs)
+
+
+def test_gsde_noise_is_a_fixed_linear_function_of_the_features():
+    torch.manual_seed(0)
+    head = make_policy_head(spaces.Box(-1.0, 1.0, shape=(2,)), 3, log_std_init=-1.0, sde=True)
+    features = torch.randn(4, 3)
+    head.reset_noise(4)
+    dist = head(features)
+    first, second = dist.sample(), dist.sample()
+    assert torch.equal(first, second)  # the same weights until the next reset_noise
+    expected = torch.einsum("bf,bfa->ba", features, head.weights)
+    assert torch.allclose(first - dist.mean, expected)
+    head.reset_noise(4)
+    assert not torch.allclose(head(features).sample(), first)
+
+    # Over many weight draws the noise has the variance the distribution scores with.
+    feature = torch.randn(1, 3)
+    head.reset_noise(20_000)
+    many = head(feature.expand(20_000, 3))
+    noise = many.sample() - many.mean
+    std = many.log_std[0].exp()
+    assert torch.allclose(noise.std(0), std, rtol=0.05)
+    assert torch.allclose(std, (feature.square() @ head.log_std.exp().square()).sqrt()[0])
+
+
+def test_gsde_redraws_its_weights_once_per_rollout():
+    overrides = {**PROBE, **PER_AGENT["a2c"], "use_sde": True, "steps": 64}
+    experiment, agent_class = prepare("a2c", "rlbox/TargetAction-v0", overrides)
+    agent = build_agent(experiment, agent_class)
+    obs = torch.ones(8, 1)
+    first = agent.explore(obs, 0)
+    assert torch.equal(agent.explore(obs, 8), first)  # same rollout, same state: same action
+    agent.learn(64)  # whole rollouts, each followed by an update
+    assert not torch.equal(agent.explore(obs, 0), first)
