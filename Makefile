@@ -29,7 +29,8 @@ $(VENV)/.sb3: $(VENV)/.core
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-test: $(VENV)/.dev
+# The sb3 extra too, so that the baseline adapters are tested wherever the tests run.
+test: $(VENV)/.dev $(VENV)/.sb3
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

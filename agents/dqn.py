@@ -28,7 +28,6 @@ from torch import Tensor
 from rlbox.buffers import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
 from rlbox.config import check, param
 from rlbox.envs.base import Step, VectorEnv
-from rlbox.errors import RlboxError
 from rlbox.loop import LoopState, run_loop
 from rlbox.nn import MLP, QNetwork, soft_update
 from rlbox.schedules import linear
@@ -107,14 +106,11 @@ class DQN:
     """DQN on a vector env with a Discrete action space."""
 
     config_class = DQNConfig
+    action_spaces = (spaces.Discrete,)
 
     def __init__(
         self, env: VectorEnv, config: DQNConfig, *, device: torch.device, seed: int, budget: int
     ) -> None:
-        if not isinstance(env.single_action_space, spaces.Discrete):
-            raise RlboxError(
-                f"dqn needs a Discrete action space; {env.env_id} has {env.single_action_space}"
-            )
         self.env = env
         self.config = config
         self.device = torch.device(device)

@@ -68,6 +68,9 @@ class ActorCriticAgent:
     """Base of the on-policy agents (one level): subclasses define `ready` and `train_on`."""
 
     config_class: ClassVar[type] = ActorCriticConfig
+    action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (
+        spaces.Discrete, spaces.MultiDiscrete, spaces.Box,
+    )  # fmt: skip
 
     def __init__(
         self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, budget: int

@@ -8,8 +8,10 @@ run directory is created, so a rejected command leaves nothing on disk.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,9 +23,9 @@ import torch
 import yaml
 
 from rlbox import checkpoint
-from rlbox.agent import AGENTS, Agent, resolve_device
+from rlbox.agent import AGENTS, Agent, check_action_space, resolve_device
 from rlbox.config import Experiment, resolve
-from rlbox.errors import CheckpointError, RlboxError
+from rlbox.errors import CheckpointError, MissingExtraError, RlboxError
 from rlbox.evaluation import EvalResult, evaluate
 from rlbox.logger import MetricsLog, write_atomic
 
@@ -49,6 +51,9 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     from rlbox.envs import check_env_id
 
     agent_class = AGENTS.get(agent)
+    for module, package, extra in getattr(agent_class, "requires", ()):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(package, extra)
     check_env_id(env_id)
     return resolve(agent, env_id, agent_class.config_class, overrides), agent_class
 
@@ -62,6 +67,7 @@ def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RlboxError("--device cuda was asked for, but torch sees no CUDA device")
     env = envs.make(experiment.env_id, run.num_envs, seed=run.seed, device=device)
+    check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
     return agent_class(env, experiment.hyperparams, device=device, seed=run.seed, budget=run.steps)
 
 
@@ -75,15 +81,19 @@ def train(
     num_envs: int | None = None,
     overrides: dict[str, Any] | None = None,
     out: str | Path = "runs",
+    run_name: str | None = None,
     progress: bool = False,
 ) -> RunResult:
-    """Train `agent` on `env_id` and return the final evaluation; see `rlbox train --help`."""
+    """Train `agent` on `env_id` and return the final evaluation; see `rlbox train --help`.
+
+    The run goes to `out/<agent>-<env>-s<seed>-<time>/`, or to `out/<run_name>/` when given.
+    """
     values = dict(overrides or {})
     given = {"steps": steps, "seed": seed, "device": device, "num_envs": num_envs}
     values.update({k: v for k, v in given.items() if v is not None})
     experiment, agent_class = prepare(agent, env_id, values)
     built = build_agent(experiment, agent_class)
-    run_dir = create_run_dir(Path(out), experiment)
+    run_dir = create_run_dir(Path(out), experiment, run_name)
     return Runner(experiment, built, run_dir, progress).run()
 
 
@@ -122,14 +132,27 @@ def read_experiment(run_dir: Path) -> Experiment:
     return experiment
 
 
-def create_run_dir(out: Path, experiment: Experiment) -> Path:
-    """runs/<agent>-<env>-s<seed>-<time>/ with its config.yaml, created in one rename."""
+def run_name_of(agent: str, env_id: str, seed: int) -> str:
+    return f"{agent}-{env_id.replace('/', '_')}-s{seed}"
+
+
+def create_run_dir(out: Path, experiment: Experiment, name: str | None = None) -> Path:
+    """out/<agent>-<env>-s<seed>-<time>/ (or out/<name>/) with its config.yaml, created in one
+    rename; a given `name` that exists already is an error."""
     out.mkdir(parents=True, exist_ok=True)
-    env_name = experiment.env_id.replace("/", "_")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{experiment.agent}-{env_name}-s{experiment.run.seed}-{stamp}"
+    base = (
+        name or f"{run_name_of(experiment.agent, experiment.env_id, experiment.run.seed)}-{stamp}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix=f".{base}-", dir=out))
     (tmp / CONFIG_FILE).write_text(yaml.safe_dump(experiment.to_dict(), sort_keys=False))
+    if name is not None:
+        try:
+            os.rename(tmp, out / name)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RlboxError(f"run directory {out / name} exists already") from None
+        return out / name
     for suffix in range(1000):
         run_dir = out / (base if suffix == 0 else f"{base}-{suffix}")
         try:
@@ -185,7 +208,12 @@ class Runner:
         with progress:
             while agent.env_steps < run.steps:
                 before = agent.env_steps
-                stop = min(run.steps, _next_multiple(before, run.log_every))
+                # a chunk ends at the next log row, evaluation or checkpoint, whichever is first
+                stop = min(
+                    run.steps,
+                    *(_next_multiple(before, every)
+                      for every in (run.log_every, run.eval_every, run.checkpoint_every)),
+                )  # fmt: skip
                 t0 = time.perf_counter()
                 metrics = agent.learn(stop - before)
                 chunk_seconds = time.perf_counter() - t0

@@ -1,0 +1,242 @@
+"""Many runs at once: agents x envs x seeds, each in its own process and run directory.
+
+An experiment file (YAML) names the grid:
+
+    agents: [dqn, sb3-dqn]
+    envs: [CartPole-v1]
+    seeds: 5                  # or a list: [0, 1, 2]
+    steps: 50000              # the same budget for every agent (optional: tuned budgets)
+    jobs: 2                   # optional; default: the number of cores
+    set:                      # optional config keys, for all agents or per agent
+      eval_every: 5000
+      dqn: {lr: 0.001}
+    out: runs/dqn-vs-sb3      # optional; default: runs/<file name>
+
+Runs go to `out/<agent>-<env>-s<seed>/`, their output to `out/logs/`. A run that fails or is
+killed is reported and the others go on; running the same grid again skips finished runs,
+resumes interrupted ones from their last checkpoint and restarts those that had none.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlbox.errors import ConfigError, RlboxError
+
+GRID_KEYS = {"agents", "envs", "seeds", "steps", "jobs", "set", "out"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    agents: list[str]
+    envs: list[str]
+    seeds: list[int]
+    out: Path
+    steps: int | None = None
+    jobs: int = 1
+    overrides: dict[str, Any] = field(default_factory=dict)  # keys for all; {agent: {...}}
+
+    def runs(self) -> list[RunSpec]:
+        return [
+            RunSpec(agent, env_id, seed, self.values_for(agent, seed))
+            for env_id in self.envs
+            for agent in self.agents
+            for seed in self.seeds
+        ]
+
+    def values_for(self, agent: str, seed: int) -> dict[str, Any]:
+        shared = {k: v for k, v in self.overrides.items() if k not in self.agents}
+        values = {**shared, **(self.overrides.get(agent) or {}), "seed": seed}
+        if self.steps is not None:
+            values["steps"] = self.steps
+        return values
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    agent: str
+    env_id: str
+    seed: int
+    values: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        from rlbox.runner import run_name_of
+
+        return run_name_of(self.agent, self.env_id, self.seed)
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read an experiment file; raises ConfigError naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"experiment file not found: {path}")
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: expected a mapping with agents, envs and seeds")
+    unknown = sorted(set(spec) - GRID_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}; known: {', '.join(sorted(GRID_KEYS))}"
+        )
+    for key in ("agents", "envs", "seeds"):
+        if key not in spec:
+            raise ConfigError(f"{path}: missing key {key!r}")
+    seeds = spec["seeds"]
+    return make_grid(
+        agents=_names(spec["agents"], "agents", path),
+        envs=_names(spec["envs"], "envs", path),
+        seeds=list(range(seeds)) if isinstance(seeds, int) else seeds,
+        steps=spec.get("steps"),
+        jobs=spec.get("jobs"),
+        overrides=spec.get("set") or {},
+        out=Path(spec.get("out") or Path("runs") / path.stem),
+    )
+
+
+def make_grid(
+    agents: list[str],
+    envs: list[str],
+    seeds: list[int],
+    out: Path,
+    steps: int | None = None,
+    jobs: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Grid:
+    """A validated grid: every agent, env and config key is checked before anything runs."""
+    from rlbox.runner import prepare
+
+    if not agents or not envs or not seeds:
+        raise ConfigError("a grid needs at least one agent, one env and one seed")
+    if not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ConfigError(f"seeds must be a count or a list of integers >= 0, got {seeds!r}")
+    if steps is not None and (not isinstance(steps, int) or steps <= 0):
+        raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+    jobs = jobs or os.cpu_count() or 1
+    grid = Grid(list(agents), list(envs), list(seeds), Path(out), steps, jobs, overrides or {})
+    for run in grid.runs():
+        prepare(run.agent, run.env_id, run.values)
+    return grid
+
+
+def _names(value: Any, key: str, path: Path) -> list[str]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{path}: {key} must be a name or a list of names")
+    return names
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    run: RunSpec
+    status: str  # "done", "skipped" (finished before) or "failed"
+    detail: str = ""
+
+
+def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
+    """Run every run of the grid not finished yet, `grid.jobs` processes at a time."""
+    logs = grid.out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    pending: list[RunSpec] = []
+    for run in grid.runs():
+        if _finished(grid.out / run.name, run):
+            outcomes.append(Outcome(run, "skipped", "finished before"))
+        else:
+            pending.append(run)
+    if outcomes:
+        echo(f"{len(outcomes)} of {len(grid.runs())} runs finished before; skipping them")
+    context = mp.get_context("spawn")
+    active: dict[str, tuple[RunSpec, Any]] = {}
+    while pending or active:
+        while pending and len(active) < grid.jobs:
+            run = pending.pop(0)
+            log = logs / f"{run.name}.log"
+            process = context.Process(
+                target=_run_child, args=(run, str(grid.out), str(log)), name=run.name
+            )
+            process.start()
+            (logs / f"{run.name}.pid").write_text(str(process.pid))
+            active[run.name] = (run, process)
+            echo(f"started {run.name} (pid {process.pid})")
+        time.sleep(0.1)
+        for name, (run, process) in list(active.items()):
+            if process.is_alive():
+                continue
+            process.join()
+            del active[name]
+            (logs / f"{name}.pid").unlink(missing_ok=True)
+            if process.exitcode == 0 and _finished(grid.out / name, run):
+                outcome = Outcome(run, "done", _result_line(grid.out / name))
+            else:
+                why = f"exit code {process.exitcode}" if process.exitcode else "no result"
+                outcome = Outcome(run, "failed", f"{why}; see {logs / f'{name}.log'}")
+            outcomes.append(outcome)
+            echo(f"{outcome.status} {name}: {outcome.detail}")
+    return outcomes
+
+
+def _finished(run_dir: Path, run: RunSpec) -> bool:
+    result = run_dir / "result.json"
+    if not result.is_file():
+        return False
+    try:
+        done = json.loads(result.read_text())
+    except json.JSONDecodeError:
+        return False
+    steps = run.values.get("steps")
+    return steps is None or done.get("env_steps", 0) >= steps
+
+
+def _result_line(run_dir: Path) -> str:
+    done = json.loads((run_dir / "result.json").read_text())
+    return (
+        f"final eval {done['eval_return_mean']:.2f} after {done['env_steps']} steps "
+        f"({done['train_seconds']:.1f} s)"
+    )
+
+
+def _run_child(run: RunSpec, out: str, log: str) -> None:
+    """One run in a fresh process, its output appended to `log`."""
+    with open(log, "a") as stream:
+        os.dup2(stream.fileno(), sys.stdout.fileno())
+        os.dup2(stream.fileno(), sys.stderr.fileno())
+        from rlbox import checkpoint
+        from rlbox.runner import resume, train
+
+        run_dir = Path(out) / run.name
+        if run_dir.is_dir() and checkpoint.list_checkpoints(run_dir / "checkpoints"):
+            print(f"resuming {run_dir}", flush=True)
+            resume(run_dir, steps=run.values.get("steps"))
+            return
+        if run_dir.exists():  # interrupted before its first checkpoint: start again
+            shutil.rmtree(run_dir)
+        train(run.agent, run.env_id, overrides=run.values, out=out, run_name=run.name)
+
+
+def report(grid: Grid) -> Any:
+    """Write results.csv, summary.md and curves.png for the grid's runs into `grid.out`."""
+    from rlbox.report import write_report
+
+    dirs = [grid.out / run.name for run in grid.runs() if (grid.out / run.name).is_dir()]
+    if not dirs:
+        raise RlboxError(f"no run of the grid has a run directory under {grid.out}")
+    return write_report(grid.out, dirs)

@@ -1,0 +1,258 @@
+"""Compare finished runs across agents, envs and seeds: results.csv, summary.md and curves.png.
+
+Final returns are aggregated as in rliable (Agarwal et al., 2021, "Deep RL at the Edge of the
+Statistical Precipice"): the interquartile mean over seeds with a stratified-bootstrap 95% CI,
+because a mean over a handful of seeds is dominated by one lucky or unlucky run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
+from rich.table import Table
+from rliable import library as rly
+from rliable import metrics
+
+from rlbox.errors import RlboxError
+from rlbox.logger import write_atomic
+
+T = TypeVar("T")
+EVAL_COLUMNS = ["step", "eval_return_mean", "eval_return_std", "time"]
+RESULT_COLUMNS = ["agent", "env", "seed", *EVAL_COLUMNS]
+SUMMARY_COLUMNS = (
+    "agent",
+    "env",
+    "seeds",
+    "final return (mean ± std)",
+    "IQM [95% CI]",
+    "time/run (s)",
+    "steps/s",
+)
+# With 5 seeds there are only 126 distinct resamples, so 1,000 replications pin the percentiles
+# down well, and keep the report under a second for a handful of agents.
+BOOTSTRAP_REPS = 1_000
+CI_NOTE = (
+    "IQM: interquartile mean of the final returns over seeds; 95% CI: percentile stratified "
+    f"bootstrap over seeds (rliable, {BOOTSTRAP_REPS} replications, seed 0)."
+)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One agent on one env, aggregated over seeds; std is the population std (ddof=0)."""
+
+    agent: str
+    env: str
+    seeds: int
+    final_mean: float
+    final_std: float
+    iqm: float
+    iqm_low: float
+    iqm_high: float
+    seconds_per_run: float
+    steps_per_second: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """The three files written and the summary rows (sorted by env, then agent)."""
+
+    results: Path
+    summary: Path
+    curves: Path
+    rows: list[SummaryRow]
+    missing: list[Path]  # run directories without result.json: unfinished, left out of it all
+
+
+def write_report(out_dir: Path, run_dirs: list[Path]) -> Report:
+    """Read the runs, write results.csv, summary.md and curves.png into out_dir."""
+    finals, evals, missing = [], [], []
+    for run_dir in run_dirs:
+        if not (run_dir / "result.json").is_file():
+            missing.append(run_dir)
+            continue
+        final, run_evals = _read_run(run_dir)
+        finals.append(final)
+        evals.append(run_evals)
+    if not finals:
+        raise RlboxError(f"none of the {len(run_dirs)} run directories has a result.json")
+    finals_df = pd.DataFrame(finals)
+    duplicated = finals_df[finals_df.duplicated(["agent", "env", "seed"], keep=False)]
+    if not duplicated.empty:
+        first = duplicated.iloc[0]
+        raise RlboxError(
+            f"several runs of {first['agent']} on {first['env']} with seed {first['seed']}: "
+            + ", ".join(duplicated["run_dir"].astype(str))
+        )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = pd.concat(evals).sort_values(["agent", "env", "seed", "step"], ignore_index=True)
+    report = Report(
+        results=out_dir / "results.csv",
+        summary=out_dir / "summary.md",
+        curves=out_dir / "curves.png",
+        rows=_summarize(finals_df),
+        missing=missing,
+    )
+    write_atomic(report.results, results.to_csv(index=False, lineterminator="\n"))
+    write_atomic(report.summary, _markdown(report.rows))
+    tmp = report.curves.with_name(f".{report.curves.name}.tmp")
+    plot_curves(results).savefig(tmp, format="png")
+    os.replace(tmp, report.curves)
+    return report
+
+
+def summary_table(report: Report) -> Table:
+    """The summary as a rich Table for the terminal, with the columns of summary.md."""
+    table = Table(*SUMMARY_COLUMNS, caption=CI_NOTE)
+    for row in report.rows:
+        table.add_row(*_cells(row))
+    return table
+
+
+def plot_curves(results: pd.DataFrame) -> Figure:
+    """One panel per env, one line per agent: the mean eval return over seeds against env steps,
+    with a 95% percentile-bootstrap band over seeds. `results` has the columns of results.csv."""
+    envs = sorted(results["env"].unique())
+    figure = Figure(figsize=(5 * len(envs), 4), dpi=100, layout="constrained")
+    axes = figure.subplots(1, len(envs), squeeze=False)[0]
+    for ax, env in zip(axes, envs, strict=True):
+        for agent, runs in results[results["env"] == env].groupby("agent"):
+            steps, curves = _common_grid(runs)
+            low, high = _bootstrap_band(curves)
+            ax.plot(steps, curves.mean(axis=0), label=agent)
+            ax.fill_between(steps, low, high, alpha=0.25)
+        ax.set_title(env)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("eval return")
+        ax.legend()
+    return figure
+
+
+def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame]:
+    """A finished run's final numbers (config + result.json) and its evaluation rows."""
+    key = _read(run_dir / "config.yaml", _run_key)
+    final = {**key, "run_dir": run_dir, **_read(run_dir / "result.json", _final_numbers)}
+    evals = _read(run_dir / "metrics.csv", _eval_rows)
+    return final, evals.assign(**key)[RESULT_COLUMNS]
+
+
+def _read(path: Path, parse: Callable[[Path], T]) -> T:
+    """parse(path), with any failure turned into a one-line RlboxError naming the file."""
+    if not path.is_file():
+        raise RlboxError(f"{path} is missing")
+    try:
+        return parse(path)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise RlboxError(f"{path} is unreadable: {error!r}") from None
+
+
+def _run_key(path: Path) -> dict:
+    config = yaml.safe_load(path.read_text())
+    return {"agent": config["agent"], "env": config["env"], "seed": int(config["run"]["seed"])}
+
+
+def _final_numbers(path: Path) -> dict:
+    result = json.loads(path.read_text())
+    return {
+        "final_return": float(result["eval_return_mean"]),
+        "train_seconds": float(result["train_seconds"]),
+        "env_steps": int(result["env_steps"]),
+    }
+
+
+def _eval_rows(path: Path) -> pd.DataFrame:
+    table = pd.read_csv(path)
+    return table.loc[table["eval_return_mean"].notna(), EVAL_COLUMNS]
+
+
+def _summarize(finals: pd.DataFrame) -> list[SummaryRow]:
+    # Sorted by env first, so that the agents compared on one env are adjacent.
+    rows = []
+    for (env, agent), runs in finals.groupby(["env", "agent"], sort=True):
+        scores = runs["final_return"].to_numpy()
+        with warnings.catch_warnings():
+            # arch deprecates the RandomState that rliable passes as random_state.
+            warnings.simplefilter("ignore", FutureWarning)
+            iqm, ci = rly.get_interval_estimates(
+                {agent: scores[:, None]},
+                lambda s: np.array([metrics.aggregate_iqm(s)]),
+                reps=BOOTSTRAP_REPS,
+                random_state=np.random.RandomState(0),
+            )
+        rows.append(
+            SummaryRow(
+                agent=agent,
+                env=env,
+                seeds=len(runs),
+                final_mean=float(scores.mean()),
+                final_std=float(scores.std()),
+                iqm=float(iqm[agent][0]),
+                iqm_low=float(ci[agent][0, 0]),
+                iqm_high=float(ci[agent][1, 0]),
+                seconds_per_run=float(runs["train_seconds"].mean()),
+                steps_per_second=float((runs["env_steps"] / runs["train_seconds"]).mean()),
+            )
+        )
+    return rows
+
+
+def _cells(row: SummaryRow) -> list[str]:
+    return [
+        row.agent,
+        row.env,
+        str(row.seeds),
+        f"{row.final_mean:.2f} ± {row.final_std:.2f}",
+        f"{row.iqm:.2f} [{row.iqm_low:.2f}, {row.iqm_high:.2f}]",
+        f"{row.seconds_per_run:.1f}",
+        f"{row.steps_per_second:.0f}",
+    ]
+
+
+def _markdown(rows: list[SummaryRow]) -> str:
+    lines = [
+        CI_NOTE,
+        "",
+        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(SUMMARY_COLUMNS),
+    ]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _common_grid(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each seed's curve interpolated onto the eval steps that lie where every seed has data.
+
+    Seeds can be evaluated at slightly different steps (a baseline overshoots a chunk by part
+    of a rollout), so the grid is the union of their steps within the range they all cover.
+    Returns the grid [S] and the curves [seeds, S].
+    """
+    per_seed = [g for _, g in runs.groupby("seed")]
+    start = max(g["step"].min() for g in per_seed)
+    stop = min(g["step"].max() for g in per_seed)
+    steps = np.unique(runs["step"].to_numpy())
+    steps = steps[(steps >= start) & (steps <= stop)]
+    curves = np.stack([np.interp(steps, g["step"], g["eval_return_mean"]) for g in per_seed])
+    return steps, curves
+
+
+def _bootstrap_band(curves: np.ndarray, reps: int = 1_000) -> tuple[np.ndarray, np.ndarray]:
+    """2.5 and 97.5 percentiles of the mean over seeds resampled with replacement, per step.
+
+    A percentile bootstrap rather than mean ± 1.96 SE: it needs no normality, stays inside
+    the range of the seeds, and has width zero (not NaN) for a single seed.
+    """
+    rng = np.random.default_rng(0)
+    picks = rng.integers(len(curves), size=(reps, len(curves)))
+    means = curves[picks].mean(axis=1)  # [reps, S]
+    return np.percentile(means, 2.5, axis=0), np.percentile(means, 97.5, axis=0)
