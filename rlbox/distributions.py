@@ -183,7 +183,7 @@ class StateDependentNoiseHead(GaussianHead):
     def forward(self, features: Tensor) -> Distribution:
         latent = features.detach()
         variance = latent.square() @ (2.0 * self.log_std).exp()
-        log_std = 0.5 * torch.log(variance + 1e-6)
+        log_std = variance.add_(1e-6).log_().mul_(0.5)
         return DiagGaussian(self.mean(features), log_std, noise=lambda: self._noise(latent))
 
     def _noise(self, latent: Tensor) -> Tensor:

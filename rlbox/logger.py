@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,18 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class MetricsLog:
-    """One row per chunk of training; the whole file is rewritten so it is never half-written."""
+    """One row per chunk of training; the whole file is rewritten so it is never half-written.
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+    Rewriting costs time in proportion to the rows so far, so it happens at evaluations, when
+    asked (before a checkpoint) and otherwise at most every `write_every` seconds: a crash loses
+    at most those last rows, which a resume drops anyway (it keeps rows up to its checkpoint).
+    """
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True, write_every: float = 5.0) -> None:
         self.path = run_dir / "metrics.csv"
         self.rows: list[dict[str, Any]] = []
+        self.write_every = write_every
+        self._written_at = -math.inf
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -43,17 +51,21 @@ class MetricsLog:
                     self.rows.append(parsed)
         self._write()
 
-    def log(self, row: dict[str, Any]) -> None:
+    def log(self, row: dict[str, Any], flush: bool = False) -> None:
         self.rows.append(row)
-        self._write()
         if self.writer is not None:
             step = int(row["step"])
             for key, value in row.items():
                 if key != "step" and isinstance(value, int | float):
                     self.writer.add_scalar(_tag(key), value, step)
+        flush = flush or "eval_return_mean" in row
+        if flush or time.monotonic() - self._written_at >= self.write_every:
+            self._write()
+        if flush and self.writer is not None:
             self.writer.flush()
 
     def close(self) -> None:
+        self._write()
         if self.writer is not None:
             self.writer.close()
 
@@ -66,6 +78,7 @@ class MetricsLog:
         for row in self.rows:
             writer.writerow({k: _format(v) for k, v in row.items()})
         write_atomic(self.path, out.getvalue())
+        self._written_at = time.monotonic()
 
 
 def _tag(key: str) -> str:

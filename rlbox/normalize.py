@@ -7,32 +7,37 @@ from torch import Tensor
 
 
 class RunningMeanStd:
-    """Mean and variance over every sample seen, merged batch by batch (Chan et al., 1979)."""
+    """Mean and variance over every sample seen, merged batch by batch (Chan et al., 1979).
+
+    The count is a Python number: batch sizes are known on the host, so it never needs a tensor
+    (and updating it costs no device work).
+    """
 
     def __init__(self, shape: tuple[int, ...], device: torch.device) -> None:
         self.mean = torch.zeros(shape, dtype=torch.float64, device=device)
         self.var = torch.ones(shape, dtype=torch.float64, device=device)
-        self.count = torch.full((), 1e-4, dtype=torch.float64, device=device)
+        self.count = 1e-4
         self.std = torch.ones(shape, dtype=torch.float64, device=device)
 
     def update(self, x: Tensor) -> None:
         batch_var, batch_mean = torch.var_mean(x.double(), 0, correction=0)
         n = x.shape[0]
-        delta = batch_mean - self.mean
         total = self.count + n
+        delta = batch_mean - self.mean
         self.mean = self.mean + delta * (n / total)
-        m2 = self.var * self.count + batch_var * n + delta.square() * (self.count * n / total)
-        self.var = m2 / total
+        # M2 = var * count + batch_var * n + delta^2 * count * n / total, then / total
+        self.var = (self.var * (self.count / total)).add_(batch_var, alpha=n / total)
+        self.var.add_(delta.square_(), alpha=self.count * n / total**2)
         self.count = total
         self.std = torch.sqrt(self.var + 1e-8)
 
-    def state_dict(self) -> dict[str, Tensor]:
+    def state_dict(self) -> dict[str, Tensor | float]:
         return {"mean": self.mean, "var": self.var, "count": self.count}
 
-    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+    def load_state_dict(self, state: dict[str, Tensor | float]) -> None:
         device = self.mean.device
         self.mean, self.var = state["mean"].to(device), state["var"].to(device)
-        self.count = state["count"].to(device)
+        self.count = float(state["count"])
         self.std = torch.sqrt(self.var + 1e-8)
 
 
@@ -46,8 +51,8 @@ class ObsNormalizer:
     def __call__(self, obs: Tensor, update: bool = False) -> Tensor:
         if update:
             self.rms.update(obs)
-        normed = (obs.double() - self.rms.mean) / self.rms.std
-        return normed.clamp(-self.clip, self.clip).float()
+        normed = obs.to(torch.float64, copy=True).sub_(self.rms.mean).div_(self.rms.std)
+        return normed.clamp_(-self.clip, self.clip).float()
 
 
 class RewardNormalizer:
@@ -60,7 +65,7 @@ class RewardNormalizer:
         self.clip = clip
 
     def __call__(self, reward: Tensor, done: Tensor) -> Tensor:
-        self.returns = self.returns * self.gamma + reward
+        self.returns.mul_(self.gamma).add_(reward)
         self.rms.update(self.returns)
-        self.returns = self.returns.masked_fill(done, 0.0)
-        return (reward / self.rms.std).clamp(-self.clip, self.clip).float()
+        self.returns.masked_fill_(done, 0.0)
+        return (reward / self.rms.std).clamp_(-self.clip, self.clip).float()

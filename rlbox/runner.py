@@ -232,8 +232,9 @@ class Runner:
                 row["time"] = round(self.elapsed_before + time.perf_counter() - start, 3)
                 row["sps"] = round((step - before) / max(chunk_seconds, 1e-9), 1)
                 row.update(metrics)
-                self.log.log(row)
-                if final or _crossed(before, step, run.checkpoint_every):
+                checkpoint_now = final or _crossed(before, step, run.checkpoint_every)
+                self.log.log(row, flush=checkpoint_now)
+                if checkpoint_now:
                     self.save_checkpoint()
                 progress.update(
                     task, completed=step, sps=f"{row['sps']:.0f}", eval=self._eval_text()

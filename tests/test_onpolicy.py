@@ -272,3 +272,17 @@ def test_gsde_redraws_its_weights_once_per_rollout():
     assert torch.equal(agent.explore(obs, 8), first)  # same rollout, same state: same action
     agent.learn(64)  # whole rollouts, each followed by an update
     assert not torch.equal(agent.explore(obs, 0), first)
+
+
+def test_running_mean_std_merges_batches_exactly():
+    from rlbox.normalize import RunningMeanStd
+
+    torch.manual_seed(0)
+    batches = [torch.randn(n, 3) * 5 + 2 for n in (1, 7, 3, 8, 2)]
+    rms = RunningMeanStd((3,), torch.device("cpu"))
+    for batch in batches:
+        rms.update(batch)
+    everything = torch.cat(batches).double()
+    assert torch.allclose(rms.mean, everything.mean(0), atol=1e-5)
+    assert torch.allclose(rms.var, everything.var(0, unbiased=False), atol=1e-4)
+    assert rms.count == pytest.approx(21, abs=1e-3)
