@@ -26,11 +26,15 @@ $(VENV)/.sb3: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[sb3]"
 	touch $@
 
+$(VENV)/.video: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[video]"
+	touch $@
+
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3 extra too, so that the baseline adapters are tested wherever the tests run.
-test: $(VENV)/.dev $(VENV)/.sb3
+# The sb3 and video extras too, so that baselines and recordings are tested wherever tests run.
+test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.video
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

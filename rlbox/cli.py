@@ -36,13 +36,16 @@ def train(
         Path | None, typer.Option(help="Continue this run directory to its budget.")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    video: Annotated[
+        bool, typer.Option(help="Record an evaluation episode to videos/ (see video_every).")
+    ] = False,
 ) -> None:
     """Train AGENT on ENV; writes runs/<agent>-<env>-s<seed>-<time>/."""
     from rlbox import runner
     from rlbox.config import parse_overrides
 
     if resume is not None:
-        if agent or env or set_ or seed is not None or num_envs is not None or device is not None:
+        if agent or env or set_ or video or seed is not None or num_envs is not None or device:
             raise RlboxError("--resume takes the run's own config; only --steps may change it")
         result = runner.resume(resume, steps=steps, progress=not quiet)
     else:
@@ -55,7 +58,7 @@ def train(
             seed=seed,
             device=device,
             num_envs=num_envs,
-            overrides=parse_overrides(set_ or []),
+            overrides={**parse_overrides(set_ or []), **({"video": True} if video else {})},
             out=out,
             progress=not quiet,
         )
@@ -71,8 +74,8 @@ def eval_(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 20,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="A checkpoint directory (default: the newest).")
-    ] = None,
+        str, typer.Option(help="best, last (the newest) or a checkpoint directory.")
+    ] = "last",
 ) -> None:
     """Evaluate a run's checkpoint on the reference env, deterministically."""
     from rlbox.runner import evaluate_run
@@ -85,6 +88,62 @@ def eval_(
     typer.echo(
         f"mean return {result.mean:.2f} ± {result.std:.2f} over {episodes} episodes ({used})"
     )
+
+
+@app.command()
+def watch(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
+    checkpoint: Annotated[
+        str, typer.Option(help="best, last (the newest) or a checkpoint directory.")
+    ] = "last",
+    gif: Annotated[bool, typer.Option(help="Write a GIF of each episode too.")] = False,
+    live: Annotated[bool, typer.Option(help="Show the episodes in a window instead.")] = False,
+) -> None:
+    """Play a run's agent on the reference env: MP4 per episode, returns as `rlbox eval`."""
+    from rlbox.watch import watch as play
+
+    if episodes < 1:
+        raise RlboxError(f"--episodes must be positive, got {episodes}")
+    watched = play(run_dir, episodes=episodes, which=checkpoint, gif=gif, live=live)
+    result = watched.result
+    for i, (ret, length) in enumerate(zip(result.returns, result.lengths, strict=True)):
+        typer.echo(f"episode {i}: return {ret:.2f} length {length}")
+    typer.echo(f"mean return {result.mean:.2f} ± {result.std:.2f} ({watched.checkpoint})")
+    for path in watched.files:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="A run directory or a comparison directory.")],
+) -> None:
+    """Write DIRECTORY/report.html: config, curves, final table and videos, in one file."""
+    from rlbox.html_report import write_html_report
+
+    typer.echo(f"wrote {write_html_report(directory)}")
+
+
+@app.command()
+def board(
+    logdir: Annotated[Path, typer.Option(help="Folder of runs.")] = Path("runs"),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 6006,
+) -> None:
+    """Start TensorBoard on the runs folder."""
+    import subprocess
+
+    if not logdir.is_dir():
+        raise RlboxError(f"no runs folder at {logdir}")
+    command = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(logdir),
+        "--port",
+        str(port),
+    ]
+    raise typer.Exit(subprocess.call(command))
 
 
 @app.command("run")
@@ -143,7 +202,7 @@ def _run_and_report(grid) -> None:
     from rlbox.grid import report, run_grid
     from rlbox.report import summary_table
 
-    outcomes = run_grid(grid, echo=typer.echo)
+    outcomes = run_grid(grid, echo=lambda line: print(line, flush=True))
     failed = [o for o in outcomes if o.status == "failed"]
     result = report(grid)
     Console().print(summary_table(result))

@@ -46,6 +46,10 @@ class RunConfig:
     checkpoint_every: int = param(25_000, "Write a checkpoint every this many steps.")
     keep_checkpoints: int = param(2, "How many of the newest checkpoints to keep.")
     torch_threads: int = param(1, "CPU threads for torch (small networks are fastest on one).")
+    video: bool = param(
+        False, "Record an evaluation episode to videos/step-<k>.mp4 and TensorBoard."
+    )
+    video_every: int = param(1, "With video: record at every this-many-th evaluation.")
 
     def __post_init__(self) -> None:
         check(self.steps > 0, "steps", f"must be positive, got {self.steps}")
@@ -67,6 +71,7 @@ class RunConfig:
             check(getattr(self, key) > 0, key, f"must be positive, got {getattr(self, key)}")
         check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
         check(self.torch_threads >= 1, "torch_threads", "must be at least 1")
+        check(self.video_every >= 1, "video_every", "must be at least 1")
 
 
 @dataclass(frozen=True)

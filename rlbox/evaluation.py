@@ -39,14 +39,34 @@ def evaluate(
     episodes: int,
     seed: int,
     device: torch.device | str = "cpu",
+    *,
+    on_frame: Callable[[int, np.ndarray], None] | None = None,
+    render_copies: int | None = None,
+    render_mode: str | None = None,
 ) -> EvalResult:
-    """Play `episodes` episodes with `act` (a batch of observations -> a batch of actions)."""
-    envs = gym.vector.SyncVectorEnv([partial(make_reference, env_id)] * episodes)
+    """Play `episodes` episodes with `act` (a batch of observations -> a batch of actions).
+
+    With `on_frame`, the envs render rgb_array frames and `on_frame(i, frame)` receives those of
+    episode i (for the first `render_copies` episodes; all by default), from the reset to the
+    last step. `render_mode="human"` shows the episodes in windows instead.
+    """
+    mode = "rgb_array" if on_frame is not None else render_mode
+    if mode is not None:
+        import rlbox.video  # noqa: F401  (sets pygame's environment before it is imported)
+    make = (
+        partial(make_reference, env_id, render_mode=mode)
+        if mode
+        else partial(make_reference, env_id)
+    )
+    envs = gym.vector.SyncVectorEnv([make] * episodes)
+    rendered = range(min(render_copies or episodes, episodes)) if on_frame is not None else ()
     try:
         obs, _ = envs.reset(seed=[seed + i for i in range(episodes)])
         returns = np.zeros(episodes)
         lengths = np.zeros(episodes, dtype=np.int64)
         running = np.ones(episodes, dtype=bool)
+        for i in rendered:
+            on_frame(i, envs.envs[i].render())
         with torch.no_grad():
             while running.any():
                 obs_t = torch.as_tensor(obs, device=device)
@@ -56,6 +76,9 @@ def evaluate(
                 obs, reward, terminated, truncated, _ = envs.step(actions)
                 returns += reward * running
                 lengths += running
+                for i in rendered:
+                    if running[i]:
+                        on_frame(i, envs.envs[i].render())
                 running &= ~(terminated | truncated)
     finally:
         envs.close()

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 
@@ -31,6 +32,7 @@ from rlbox.logger import MetricsLog, write_atomic
 
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training envs
 CONFIG_FILE = "config.yaml"
+BEST = "best"  # checkpoints/best/: the checkpoint with the highest evaluation return so far
 RESULT_FILE = "result.json"
 
 
@@ -55,7 +57,12 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError(package, extra)
     check_env_id(env_id)
-    return resolve(agent, env_id, agent_class.config_class, overrides), agent_class
+    experiment = resolve(agent, env_id, agent_class.config_class, overrides)
+    if experiment.run.video:
+        from rlbox.video import check_video_support
+
+        check_video_support(env_id)
+    return experiment, agent_class
 
 
 def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
@@ -173,13 +180,32 @@ class Runner:
         self.log.load(up_to_step=agent.env_steps)
         previous = self.log.rows[-1] if self.log.rows else {}
         self.elapsed_before = float(previous.get("time", 0.0))
-        self.last_eval = next(
-            (r["eval_return_mean"] for r in reversed(self.log.rows) if "eval_return_mean" in r),
-            None,
-        )
+        evals = [r["eval_return_mean"] for r in self.log.rows if "eval_return_mean" in r]
+        self.last_eval = evals[-1] if evals else None
+        self.evaluations = len(evals)
+        best = self.run_dir / "checkpoints" / BEST
+        self.best = checkpoint.load(best)[1].get("eval_return_mean") if best.is_dir() else None
 
-    def evaluate(self, episodes: int) -> EvalResult:
-        return evaluate_agent(self.experiment, self.agent, episodes)
+    def evaluate(self, episodes: int, step: int) -> EvalResult:
+        """Evaluate; record the first episode when it is a video evaluation."""
+        run = self.experiment.run
+        record = run.video and self.evaluations % run.video_every == 0
+        self.evaluations += 1
+        if not record:
+            return evaluate_agent(self.experiment, self.agent, episodes)
+        from rlbox.video import render_fps, write_mp4
+
+        frames: list = []
+        result = evaluate_agent(
+            self.experiment, self.agent, episodes,
+            on_frame=lambda _, frame: frames.append(frame), render_copies=1,
+        )  # fmt: skip
+        fps = render_fps(self.experiment.env_id)
+        write_mp4(self.run_dir / "videos" / f"step-{step}.mp4", frames, fps)
+        if self.log.writer is not None:
+            video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).unsqueeze(0)
+            self.log.writer.add_video("eval/video", video, step, fps=fps)
+        return result
 
     def run(self) -> RunResult:
         from rich.progress import (
@@ -222,8 +248,12 @@ class Runner:
                 row: dict[str, Any] = {"step": step}
                 final = step >= run.steps
                 if final or _crossed(before, step, run.eval_every):
-                    result = self.evaluate(run.final_eval_episodes if final else run.eval_episodes)
+                    episodes = run.final_eval_episodes if final else run.eval_episodes
+                    result = self.evaluate(episodes, step)
                     self.last_eval = result.mean
+                    if self.best is None or result.mean > self.best:
+                        self.best = result.mean
+                        self.save_checkpoint(BEST, eval_return_mean=result.mean)
                     row.update(
                         eval_return_mean=result.mean,
                         eval_return_std=result.std,
@@ -241,19 +271,21 @@ class Runner:
                 )
         self.log.close()
         if result is None:  # resumed a run whose budget was already spent
-            result = self.evaluate(run.final_eval_episodes)
+            result = self.evaluate(run.final_eval_episodes, agent.env_steps)
         summary = RunResult(
             self.run_dir, agent.env_steps, result.mean, result.std, round(train_seconds, 3)
         )
         write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
         return summary
 
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, name: str | None = None, **info: Any) -> None:
+        """checkpoints/step-<N>/ (the newest `keep_checkpoints` are kept) or checkpoints/<name>/."""
         directory = self.run_dir / "checkpoints"
         step = self.agent.env_steps
-        info = {"agent": self.experiment.agent, "env": self.experiment.env_id, "step": step}
-        checkpoint.save(directory / f"step-{step}", self.agent.state_dict(), info)
-        checkpoint.prune(directory, self.experiment.run.keep_checkpoints)
+        info = {"agent": self.experiment.agent, "env": self.experiment.env_id, "step": step, **info}
+        checkpoint.save(directory / (name or f"step-{step}"), self.agent.state_dict(), info)
+        if name is None:
+            checkpoint.prune(directory, self.experiment.run.keep_checkpoints)
 
     def _eval_text(self) -> str:
         return "-" if self.last_eval is None else f"{self.last_eval:.1f}"
@@ -267,19 +299,33 @@ def _crossed(before: int, after: int, every: int) -> bool:
     return after // every > before // every
 
 
+def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
+    """A run's checkpoint: "last" (the default: the newest step-N), "best", or a directory."""
+    directory = run_dir / "checkpoints"
+    if which is None or str(which) == "last":
+        saved = checkpoint.list_checkpoints(directory)
+        if not saved:
+            raise CheckpointError(f"{run_dir} has no checkpoint")
+        return saved[-1]
+    if str(which) == BEST:
+        if not (directory / BEST).is_dir():
+            raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST})")
+        return directory / BEST
+    path = Path(which)
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint not found: {path} (use best, last or a directory)")
+    return path
+
+
 def evaluate_run(
     run_dir: str | Path, *, episodes: int = 20, checkpoint_dir: str | Path | None = None
 ) -> tuple[EvalResult, Path]:
-    """Evaluate a run's newest (or the given) checkpoint with the run's evaluation seeds."""
+    """Evaluate a run's checkpoint (last, best or a directory) with the run's evaluation seeds."""
     run_dir = Path(run_dir)
     experiment = read_experiment(run_dir)
-    if checkpoint_dir is None:
-        saved = checkpoint.list_checkpoints(run_dir / "checkpoints")
-        if not saved:
-            raise CheckpointError(f"{run_dir} has no checkpoint")
-        checkpoint_dir = saved[-1]
-    agent = load_agent(experiment, Path(checkpoint_dir))
-    return evaluate_agent(experiment, agent, episodes), Path(checkpoint_dir)
+    used = resolve_checkpoint(run_dir, checkpoint_dir)
+    agent = load_agent(experiment, used)
+    return evaluate_agent(experiment, agent, episodes), used
 
 
 def load_agent(experiment: Experiment, checkpoint_dir: Path) -> Agent:
@@ -293,12 +339,16 @@ def load_agent(experiment: Experiment, checkpoint_dir: Path) -> Agent:
     return agent
 
 
-def evaluate_agent(experiment: Experiment, agent: Agent, episodes: int) -> EvalResult:
-    """Deterministic episodes on the reference env, with the run's evaluation seeds."""
+def evaluate_agent(
+    experiment: Experiment, agent: Agent, episodes: int, **render: Any
+) -> EvalResult:
+    """Deterministic episodes on the reference env, with the run's evaluation seeds; `render`
+    goes to `evaluate` (on_frame, render_copies, render_mode)."""
     return evaluate(
         agent.act,
         experiment.env_id,
         episodes,
         seed=experiment.run.seed + EVAL_SEED_OFFSET,
         device=resolve_device(experiment.run.device),
+        **render,
     )

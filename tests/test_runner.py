@@ -46,7 +46,7 @@ def test_run_directory_layout(tmp_path):
     assert rows[-1]["eval_return_mean"] != "" and rows[0]["eval_return_mean"] == ""
     assert {"loss", "epsilon", "q_mean", "time", "sps"} <= set(rows[-1])
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
-    assert checkpoints == ["step-1000", "step-500"]
+    assert checkpoints == ["best", "step-1000", "step-500"]  # best: of the evaluations
     assert result.env_steps == 1_000
     assert float(rows[-1]["eval_return_mean"]) == pytest.approx(result.eval_return_mean)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
