@@ -116,7 +116,10 @@ def make_grid(
     jobs: int | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Grid:
-    """A validated grid: every agent, env and config key is checked before anything runs."""
+    """A validated grid: every agent, env, config key and action space is checked before
+    anything runs."""
+    from rlbox.agent import AGENTS, check_action_space
+    from rlbox.envs import make_reference
     from rlbox.runner import prepare
 
     if not agents or not envs or not seeds:
@@ -131,6 +134,11 @@ def make_grid(
     grid = Grid(list(agents), list(envs), list(seeds), Path(out), steps, jobs, overrides or {})
     for run in grid.runs():
         prepare(run.agent, run.env_id, run.values)
+    for env_id in grid.envs:
+        env = make_reference(env_id)
+        for agent in grid.agents:
+            check_action_space(agent, AGENTS.get(agent), env.action_space, env_id)
+        env.close()
     return grid
 
 

@@ -67,6 +67,13 @@ def assert_clean_error(proc, message, out: Path):
         (["train", "dqn"], "train needs AGENT and ENV"),
         (["eval", "not-a-run"], "is not a run directory"),
         (["list", "--config", "nope"], "unknown agent 'nope'"),
+        (["train", "dqn", "rlbox/ConstantReward-v0", "--video"], "cannot render rgb_array"),
+        (["watch", "not-a-run"], "is not a run directory"),
+        (["report", "nowhere"], "is neither a run directory"),
+        (["board", "--logdir", "nowhere"], "no runs folder at nowhere"),
+        (["compare", "dqn", "--env", "CartPole-v1", "--seeds", "0"], "--seeds must be positive"),
+        (["compare", "dqn", "sb3-dqn", "--env", "Pendulum-v1"], "needs a Discrete action space"),
+        (["run", "missing.yaml"], "experiment file not found: missing.yaml"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
