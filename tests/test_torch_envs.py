@@ -1,0 +1,66 @@
+"""Torch-native envs against Gymnasium's: the same dynamics, rewards, ends and time limits."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from rlbox.envs.torch_classic import TORCH_ENVS
+
+
+def copy_state(torch_env, i, gym_env):
+    state = np.asarray(gym_env.unwrapped.state, dtype=np.float64)
+    torch_env.state[i] = torch.as_tensor(state, dtype=torch_env.dtype)
+
+
+# CartPole with a 40-step limit so that truncations happen under random actions too
+@pytest.mark.parametrize(("env_id", "max_steps"), [("CartPole-v1", 40), ("Pendulum-v1", None)])
+def test_same_steps_as_gymnasium_for_1000_steps_across_resets(env_id, max_steps):
+    dtype = torch.float64  # the default; float32 drifts by about 1e-4 relative over an episode
+    n = 4
+    limit = {"max_episode_steps": max_steps} if max_steps else {}
+    references = [gym.make(env_id, **limit) for _ in range(n)]
+    env = TORCH_ENVS[env_id](n, dtype=dtype, **limit)
+    env.reset(seed=0)
+    for i, reference in enumerate(references):
+        reference.reset(seed=i)
+        reference.action_space.seed(i)
+        copy_state(env, i, reference)
+    ends = {"terminated": 0, "truncated": 0}
+    for t in range(1_000):
+        actions = [reference.action_space.sample() for reference in references]
+        step = env.step(torch.as_tensor(np.stack(actions)))
+        for i, reference in enumerate(references):
+            obs, reward, terminated, truncated, _ = reference.step(actions[i])
+            np.testing.assert_allclose(step.final_obs[i].numpy(), obs, rtol=0, atol=1e-5)
+            assert step.reward[i].item() == pytest.approx(reward, rel=1e-6, abs=1e-5)
+            assert (bool(step.terminated[i]), bool(step.truncated[i])) == (terminated, truncated)
+            if terminated or truncated:
+                ends["terminated" if terminated else "truncated"] += 1
+                reference.reset(seed=10_000 + t * n + i)
+                copy_state(env, i, reference)
+    assert ends["truncated"] > 0 and (env_id != "CartPole-v1" or ends["terminated"] > 0)
+
+
+@pytest.mark.parametrize("env_id", sorted(TORCH_ENVS))
+def test_spaces_match_gymnasium(env_id):
+    reference = gym.make(env_id)
+    env = TORCH_ENVS[env_id](2)
+    assert env.single_observation_space == reference.observation_space
+    assert env.single_action_space == reference.action_space
+    assert env.max_episode_steps == reference.spec.max_episode_steps
+
+
+def test_autoreset_episode_statistics_and_seeding():
+    env = TORCH_ENVS["CartPole-v1"](64)
+    first = env.reset(seed=3)
+    assert torch.equal(first, TORCH_ENVS["CartPole-v1"](64).reset(seed=3))
+    assert first.abs().max() <= 0.05
+    lengths, total = [], 0
+    for _ in range(200):
+        step = env.step(torch.ones(64, dtype=torch.long))  # always push right: falls fast
+        total += int(step.done.sum())
+        lengths += step.episode_length[step.done].tolist()
+        assert torch.equal(step.episode_return[step.done], step.episode_length[step.done].double())
+        assert step.obs[step.done].abs().max() <= 0.05 if step.done.any() else True
+    assert total == len(lengths) > 64 and min(lengths) >= 8
