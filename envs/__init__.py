@@ -21,6 +21,7 @@ __all__ = [
     "check_env_id",
     "make",
     "make_reference",
+    "torch_env_ids",
     "tuned_env_ids",
 ]
 
@@ -39,19 +40,42 @@ def check_env_id(env_id: str) -> None:
         ) from error
 
 
+BACKENDS = ("gymnasium", "torch")
+
+
 def make(
-    env_id: str, num_envs: int = 1, seed: int = 0, device: str | torch.device = "cpu"
+    env_id: str,
+    num_envs: int = 1,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    backend: str = "gymnasium",
 ) -> VectorEnv:
     """A vector env of `num_envs` copies of `env_id` speaking torch tensors on `device`.
 
-    `seed` seeds the first reset; copy i gets seed + i, so runs are reproducible.
+    backend "gymnasium" steps `gymnasium.make(env_id)` copies on the host; "torch" steps rlbox's
+    batched re-implementation on `device` (see `torch_env_ids()`). `seed` seeds the first reset.
     """
     from rlbox.envs.gymnasium_vector import GymnasiumVectorEnv
+    from rlbox.envs.torch_classic import TORCH_ENVS
 
     check_env_id(env_id)
-    env = GymnasiumVectorEnv(env_id, num_envs, device)
+    if backend == "torch":
+        if env_id not in TORCH_ENVS:
+            twins = ", ".join(torch_env_ids())
+            raise RlboxError(f"{env_id} has no torch-native twin; envs that have one: {twins}")
+        env = TORCH_ENVS[env_id](num_envs, device)
+    elif backend == "gymnasium":
+        env = GymnasiumVectorEnv(env_id, num_envs, device)
+    else:
+        raise RlboxError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     env.reset(seed=seed)
     return env
+
+
+def torch_env_ids() -> list[str]:
+    from rlbox.envs.torch_classic import TORCH_ENVS
+
+    return sorted(TORCH_ENVS)
 
 
 def make_reference(env_id: str, **kwargs) -> gym.Env:

@@ -27,7 +27,11 @@ from rlbox.envs.base import EpisodeTracker, Step
 
 
 class TorchVectorEnv:
-    """Base: state, time limit, same-step autoreset and episode statistics for N copies."""
+    """Base: state, time limit, same-step autoreset and episode statistics for N copies.
+
+    The state is laid out [d, N], a row per state variable, so that dynamics update each
+    variable of all copies in place, in one contiguous operation.
+    """
 
     env_id: str
     max_episode_steps: int
@@ -47,7 +51,7 @@ class TorchVectorEnv:
         self.dtype = dtype
         if max_episode_steps is not None:
             self.max_episode_steps = max_episode_steps
-        self.state = torch.zeros(num_envs, self.state_dim, device=self.device, dtype=dtype)
+        self.state = torch.zeros(self.state_dim, num_envs, device=self.device, dtype=dtype)
         self.elapsed = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self.generator = torch.Generator(self.device)
         self._episodes = EpisodeTracker(num_envs, self.device)
@@ -66,12 +70,20 @@ class TorchVectorEnv:
         self.elapsed += 1
         truncated = self.elapsed >= self.max_episode_steps  # as TimeLimit: even if terminated
         done = terminated | truncated
-        final_obs = self.observe()
+        final_obs = obs = self.observe()
         episode_return, episode_length = self._episodes.update(reward, done)
-        self.state = torch.where(done[:, None], self.initial_state(self.num_envs), self.state)
-        self.elapsed.masked_fill_(done, 0)
+        if self.device.type != "cpu":
+            # no question to the host: fresh states for all copies, kept where a copy is done
+            self.state = torch.where(done, self.initial_state(self.num_envs), self.state)
+            self.elapsed.masked_fill_(done, 0)
+            obs = self.observe()
+        elif bool(done.any()):  # on the host the question is free and spares the draws
+            finished = done.nonzero().squeeze(1)
+            self.state[:, finished] = self.initial_state(len(finished))
+            self.elapsed[finished] = 0
+            obs = self.observe()
         return Step(
-            obs=self.observe(),
+            obs=obs,
             reward=reward.float(),
             terminated=terminated,
             truncated=truncated,
@@ -85,7 +97,8 @@ class TorchVectorEnv:
         pass
 
     def uniform(self, n: int, low: Tensor | float, high: Tensor | float) -> Tensor:
-        u = torch.rand(n, self.state_dim, generator=self.generator, device=self.device)
+        """[d, n] uniform draws between `low` and `high` (scalars or [d, 1])."""
+        u = torch.rand(self.state_dim, n, generator=self.generator, device=self.device)
         return (low + (high - low) * u).to(self.dtype)
 
     # --- what each env defines ---------------------------------------------------------------
@@ -94,10 +107,11 @@ class TorchVectorEnv:
         raise NotImplementedError
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        """Advance `self.state` by one step; return (reward, terminated)."""
+        """Advance `self.state` by one step (in place); return (reward, terminated)."""
         raise NotImplementedError
 
     def observe(self) -> Tensor:
+        """[N, obs_dim] float32, a new tensor (never a view of the state)."""
         raise NotImplementedError
 
 
@@ -120,24 +134,23 @@ class CartPole(TorchVectorEnv):
         return self.uniform(n, -0.05, 0.05)
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        x, x_dot, theta, theta_dot = self.state.unbind(1)
-        force = torch.where(actions == 1, self.force_mag, -self.force_mag).to(self.dtype)
+        x, x_dot, theta, theta_dot = self.state  # rows: updated in place below
+        force = (actions * (2 * self.force_mag) - self.force_mag).to(self.dtype)  # 1 -> +, 0 -> -
         costheta, sintheta = torch.cos(theta), torch.sin(theta)
         temp = (force + self.polemass_length * theta_dot.square() * sintheta) / self.total_mass
         thetaacc = (self.gravity * sintheta - costheta * temp) / (
             self.length * (4.0 / 3.0 - self.masspole * costheta.square() / self.total_mass)
         )
         xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
-        x = x + self.tau * x_dot
-        x_dot = x_dot + self.tau * xacc
-        theta = theta + self.tau * theta_dot
-        theta_dot = theta_dot + self.tau * thetaacc
-        self.state = torch.stack([x, x_dot, theta, theta_dot], dim=1)
+        x.add_(x_dot, alpha=self.tau)
+        x_dot.add_(xacc, alpha=self.tau)
+        theta.add_(theta_dot, alpha=self.tau)
+        theta_dot.add_(thetaacc, alpha=self.tau)
         terminated = (x.abs() > self.x_threshold) | (theta.abs() > self.theta_threshold)
         return torch.ones_like(x), terminated
 
     def observe(self) -> Tensor:
-        return self.state.float()
+        return self.state.T.to(torch.float32, copy=True)
 
 
 class Pendulum(TorchVectorEnv):
@@ -155,11 +168,11 @@ class Pendulum(TorchVectorEnv):
     single_action_space = spaces.Box(-max_torque, max_torque, shape=(1,), dtype=np.float32)
 
     def initial_state(self, n: int) -> Tensor:
-        high = torch.tensor([math.pi, 1.0], device=self.device, dtype=torch.float64)
+        high = torch.tensor([[math.pi], [1.0]], device=self.device, dtype=torch.float64)
         return self.uniform(n, -high, high)
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        th, thdot = self.state.unbind(1)
+        th, thdot = self.state
         # Gymnasium computes the torque terms in the action's float32, then adds them to float64
         u = actions.reshape(self.num_envs).float().clamp(-self.max_torque, self.max_torque)
         angle = torch.remainder(th + math.pi, 2 * math.pi) - math.pi
@@ -168,11 +181,11 @@ class Pendulum(TorchVectorEnv):
         torque = (3.0 / (m * l**2) * u).to(self.dtype)
         newthdot = thdot + (3 * g / (2 * l) * torch.sin(th) + torque) * dt
         newthdot = newthdot.clamp(-self.max_speed, self.max_speed)
-        self.state = torch.stack([th + newthdot * dt, newthdot], dim=1)
+        self.state = torch.stack([th + newthdot * dt, newthdot])
         return -costs, torch.zeros_like(th, dtype=torch.bool)
 
     def observe(self) -> Tensor:
-        th, thdot = self.state.unbind(1)
+        th, thdot = self.state
         return torch.stack([torch.cos(th), torch.sin(th), thdot], dim=1).float()
 
 

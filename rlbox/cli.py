@@ -28,6 +28,9 @@ def train(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
     num_envs: Annotated[int | None, typer.Option(help="Vectorized env copies.")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="gymnasium (default) or torch (torch-native envs).")
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config key: --set lr=5e-4.")
     ] = None,
@@ -45,7 +48,8 @@ def train(
     from rlbox.config import parse_overrides
 
     if resume is not None:
-        if agent or env or set_ or video or seed is not None or num_envs is not None or device:
+        given = (agent, env, set_, video, backend, device)
+        if any(given) or seed is not None or num_envs is not None:
             raise RlboxError("--resume takes the run's own config; only --steps may change it")
         result = runner.resume(resume, steps=steps, progress=not quiet)
     else:
@@ -58,7 +62,11 @@ def train(
             seed=seed,
             device=device,
             num_envs=num_envs,
-            overrides={**parse_overrides(set_ or []), **({"video": True} if video else {})},
+            overrides={
+                **parse_overrides(set_ or []),
+                **({"video": True} if video else {}),
+                **({"backend": backend} if backend else {}),
+            },
             out=out,
             progress=not quiet,
         )

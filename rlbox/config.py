@@ -39,6 +39,9 @@ class RunConfig:
     num_envs: int = param(1, "Number of environment copies stepped together.")
     seed: int = param(0, "Seed of the networks, the replay sampling and the environments.")
     device: str = param("auto", "Torch device: cpu, cuda, cuda:N or auto (cuda if available).")
+    backend: Literal["gymnasium", "torch"] = param(
+        "gymnasium", "Training envs: Gymnasium's on the host, or rlbox's torch-native twins."
+    )
     eval_every: int = param(10_000, "Evaluate every this many environment steps.")
     eval_episodes: int = param(10, "Episodes per periodic evaluation.")
     final_eval_episodes: int = param(20, "Episodes of the final evaluation.")

@@ -171,7 +171,9 @@ class ActorCriticAgent:
         if self.reward_norm is not None:
             reward = self.reward_norm(reward, step.done)
         bootstrap = torch.zeros_like(value)
-        if bool(step.truncated.any()):
+        # On the host, asking whether any copy was cut is free and usually spares a forward pass;
+        # on an accelerator the question would stall the stream, so the value is always computed.
+        if step.truncated.device.type != "cpu" or bool(step.truncated.any()):
             final_value = self.net.value(self.normalize(step.final_obs))
             bootstrap = torch.where(step.truncated, final_value, bootstrap)
         self.buffer.add(norm_obs, raw_action, logprob, value, reward, step.terminated.float(),

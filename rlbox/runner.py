@@ -58,6 +58,12 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
             raise MissingExtraError(package, extra)
     check_env_id(env_id)
     experiment = resolve(agent, env_id, agent_class.config_class, overrides)
+    if experiment.run.backend == "torch":
+        from rlbox.envs import torch_env_ids
+
+        if env_id not in torch_env_ids():
+            raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
+                             f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
     if experiment.run.video:
         from rlbox.video import check_video_support
 
@@ -73,7 +79,9 @@ def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
     device = resolve_device(run.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RlboxError("--device cuda was asked for, but torch sees no CUDA device")
-    env = envs.make(experiment.env_id, run.num_envs, seed=run.seed, device=device)
+    env = envs.make(
+        experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend
+    )
     check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
     return agent_class(env, experiment.hyperparams, device=device, seed=run.seed, budget=run.steps)
 

@@ -10,7 +10,7 @@ from rlbox.envs.torch_classic import TORCH_ENVS
 
 def copy_state(torch_env, i, gym_env):
     state = np.asarray(gym_env.unwrapped.state, dtype=np.float64)
-    torch_env.state[i] = torch.as_tensor(state, dtype=torch_env.dtype)
+    torch_env.state[:, i] = torch.as_tensor(state, dtype=torch_env.dtype)
 
 
 # CartPole with a 40-step limit so that truncations happen under random actions too
