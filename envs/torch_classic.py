@@ -189,4 +189,77 @@ class Pendulum(TorchVectorEnv):
         return torch.stack([torch.cos(th), torch.sin(th), thdot], dim=1).float()
 
 
-TORCH_ENVS: dict[str, type[TorchVectorEnv]] = {"CartPole-v1": CartPole, "Pendulum-v1": Pendulum}
+class MountainCar(TorchVectorEnv):
+    """MountainCar-v0: push left, none or right to drive an underpowered car up the hill."""
+
+    env_id = "MountainCar-v0"
+    max_episode_steps = 200
+    state_dim = 2
+    min_position, max_position, max_speed, goal_position = -1.2, 0.6, 0.07, 0.5
+    force, gravity = 0.001, 0.0025
+    single_observation_space = spaces.Box(
+        np.array([min_position, -max_speed], dtype=np.float32),
+        np.array([max_position, max_speed], dtype=np.float32),
+        dtype=np.float32,
+    )
+    single_action_space = spaces.Discrete(3)
+
+    def initial_state(self, n: int) -> Tensor:
+        state = self.uniform(n, -0.6, -0.4)
+        state[1] = 0.0
+        return state
+
+    def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        position, velocity = self.state
+        push = (actions - 1).to(self.dtype) * self.force
+        velocity.add_(push - self.gravity * torch.cos(3 * position))
+        velocity.clamp_(-self.max_speed, self.max_speed)
+        position.add_(velocity).clamp_(self.min_position, self.max_position)
+        velocity.masked_fill_((position == self.min_position) & (velocity < 0), 0.0)
+        terminated = (position >= self.goal_position) & (velocity >= 0)
+        return torch.full_like(position, -1.0), terminated
+
+    def observe(self) -> Tensor:
+        return self.state.T.to(torch.float32, copy=True)
+
+
+class MountainCarContinuous(TorchVectorEnv):
+    """MountainCarContinuous-v0: a force in [-1, 1]; +100 at the goal, -0.1 force^2 a step.
+
+    Gymnasium keeps this env's state in float32 and computes the hill's pull in float64 before
+    rounding it; so does this one.
+    """
+
+    env_id = "MountainCarContinuous-v0"
+    max_episode_steps = 999
+    state_dim = 2
+    min_position, max_position, max_speed, goal_position, power = -1.2, 0.6, 0.07, 0.45, 0.0015
+    single_observation_space = MountainCar.single_observation_space
+    single_action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def __init__(self, num_envs: int, device: torch.device | str = "cpu", **kwargs) -> None:
+        super().__init__(num_envs, device, **{"dtype": torch.float32, **kwargs})
+
+    def initial_state(self, n: int) -> Tensor:
+        state = self.uniform(n, -0.6, -0.4)
+        state[1] = 0.0
+        return state
+
+    def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        position, velocity = self.state
+        force = actions.reshape(self.num_envs).float().clamp(-1.0, 1.0)
+        pull = (0.0025 * torch.cos(3 * position.double())).to(self.dtype)
+        velocity.add_(force * self.power - pull).clamp_(-self.max_speed, self.max_speed)
+        position.add_(velocity).clamp_(self.min_position, self.max_position)
+        velocity.masked_fill_((position == self.min_position) & (velocity < 0), 0.0)
+        terminated = (position >= self.goal_position) & (velocity >= 0)
+        reward = 100.0 * terminated - 0.1 * force.double().square()
+        return reward, terminated
+
+    def observe(self) -> Tensor:
+        return self.state.T.to(torch.float32, copy=True)
+
+
+TORCH_ENVS: dict[str, type[TorchVectorEnv]] = {
+    env.env_id: env for env in (CartPole, Pendulum, MountainCar, MountainCarContinuous)
+}
