@@ -260,6 +260,71 @@ class MountainCarContinuous(TorchVectorEnv):
         return self.state.T.to(torch.float32, copy=True)
 
 
+class Acrobot(TorchVectorEnv):
+    """Acrobot-v1 (Sutton and Barto's book dynamics): swing the tip above the bar; -1 a step.
+
+    One RK4 step of dt = 0.2 per action, as Gymnasium's `rk4` with its two time points.
+    """
+
+    env_id = "Acrobot-v1"
+    max_episode_steps = 500
+    state_dim = 4
+    dt, g = 0.2, 9.8
+    m1 = m2 = l1 = moi = 1.0
+    lc1 = lc2 = 0.5
+    max_vel_1, max_vel_2 = 4 * math.pi, 9 * math.pi
+    _high = np.array([1.0, 1.0, 1.0, 1.0, max_vel_1, max_vel_2], dtype=np.float32)
+    single_observation_space = spaces.Box(-_high, _high, dtype=np.float32)
+    single_action_space = spaces.Discrete(3)
+
+    def initial_state(self, n: int) -> Tensor:
+        return self.uniform(n, -0.1, 0.1).float().to(self.dtype)  # Gymnasium rounds to float32
+
+    def derivatives(self, y: Tensor, torque: Tensor) -> Tensor:
+        theta1, theta2, dtheta1, dtheta2 = y
+        m1, m2, l1, lc1, lc2, i1, i2, g = (self.m1, self.m2, self.l1, self.lc1, self.lc2,
+                                           self.moi, self.moi, self.g)  # fmt: skip
+        cos2, sin2 = torch.cos(theta2), torch.sin(theta2)
+        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * cos2) + i1 + i2
+        d2 = m2 * (lc2**2 + l1 * lc2 * cos2) + i2
+        phi2 = m2 * lc2 * g * torch.cos(theta1 + theta2 - math.pi / 2.0)
+        phi1 = (
+            -m2 * l1 * lc2 * dtheta2.square() * sin2
+            - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2
+            + (m1 * lc1 + m2 * l1) * g * torch.cos(theta1 - math.pi / 2)
+            + phi2
+        )
+        ddtheta2 = (torque + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.square() * sin2 - phi2) / (
+            m2 * lc2**2 + i2 - d2.square() / d1
+        )
+        ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+        return torch.stack([dtheta1, dtheta2, ddtheta1, ddtheta2])
+
+    def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        torque = (actions - 1).to(self.dtype)  # AVAIL_TORQUE = [-1, 0, 1]
+        y, dt = self.state, self.dt
+        k1 = self.derivatives(y, torque)
+        k2 = self.derivatives(y + dt / 2.0 * k1, torque)
+        k3 = self.derivatives(y + dt / 2.0 * k2, torque)
+        k4 = self.derivatives(y + dt * k3, torque)
+        y = y + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        angles = y[:2]
+        angles.sub_(2 * math.pi * torch.ceil((angles - math.pi) / (2 * math.pi)).clamp_(min=0))
+        angles.add_(2 * math.pi * torch.ceil((-math.pi - angles) / (2 * math.pi)).clamp_(min=0))
+        y[2].clamp_(-self.max_vel_1, self.max_vel_1)
+        y[3].clamp_(-self.max_vel_2, self.max_vel_2)
+        self.state = y
+        terminated = -torch.cos(y[0]) - torch.cos(y[1] + y[0]) > 1.0
+        return torch.where(terminated, 0.0, -1.0).to(self.dtype), terminated
+
+    def observe(self) -> Tensor:
+        theta1, theta2, dtheta1, dtheta2 = self.state
+        return torch.stack(
+            [torch.cos(theta1), torch.sin(theta1), torch.cos(theta2), torch.sin(theta2),
+             dtheta1, dtheta2], dim=1,
+        ).float()  # fmt: skip
+
+
 TORCH_ENVS: dict[str, type[TorchVectorEnv]] = {
-    env.env_id: env for env in (CartPole, Pendulum, MountainCar, MountainCarContinuous)
+    env.env_id: env for env in (CartPole, Pendulum, MountainCar, MountainCarContinuous, Acrobot)
 }

@@ -14,14 +14,17 @@ def copy_state(torch_env, i, gym_env):
 
 
 def choose(env_id, reference, i):
-    """Random actions; on copies 0 and 1 of the mountain cars, a push along the velocity (which
-    pumps energy and reaches the goal), so that terminations are compared too."""
-    if not env_id.startswith("MountainCar") or i >= 2:
-        return reference.action_space.sample()
-    forward = reference.unwrapped.state[1] >= 0
-    if env_id == "MountainCar-v0":
-        return 2 if forward else 0
-    return np.array([1.0 if forward else -1.0], dtype=np.float32)
+    """Random actions; on copies 0 and 1 of the mountain cars and Acrobot, a push along the
+    velocity (which pumps energy and reaches the goal), so that terminations are compared too."""
+    state = reference.unwrapped.state
+    if env_id.startswith("MountainCar") and i < 2:
+        forward = state[1] >= 0
+        if env_id == "MountainCar-v0":
+            return 2 if forward else 0
+        return np.array([1.0 if forward else -1.0], dtype=np.float32)
+    if env_id == "Acrobot-v1" and i < 2:
+        return 2 if state[3] > 0 else 0
+    return reference.action_space.sample()
 
 
 # CartPole with a 40-step limit so that truncations happen under random actions too
@@ -32,6 +35,7 @@ def choose(env_id, reference, i):
         ("Pendulum-v1", None),
         ("MountainCar-v0", None),
         ("MountainCarContinuous-v0", None),
+        ("Acrobot-v1", 150),  # random actions rarely swing up: a short limit truncates them
     ],
 )
 def test_same_steps_as_gymnasium_for_1000_steps_across_resets(env_id, max_steps):
