@@ -5,40 +5,46 @@ import numpy as np
 import pytest
 import torch
 
+from rlbox.envs import PROBES
 from rlbox.envs.torch_classic import TORCH_ENVS
 
 
 def copy_state(torch_env, i, gym_env):
-    state = np.asarray(gym_env.unwrapped.state, dtype=np.float64)
+    unwrapped = gym_env.unwrapped
+    state = np.asarray(getattr(unwrapped, "state", [getattr(unwrapped, "_value", 0.0)]), np.float64)
     torch_env.state[:, i] = torch.as_tensor(state, dtype=torch_env.dtype)
 
 
 def choose(env_id, reference, i):
     """Random actions; on copies 0 and 1 of the mountain cars and Acrobot, a push along the
     velocity (which pumps energy and reaches the goal), so that terminations are compared too."""
-    state = reference.unwrapped.state
     if env_id.startswith("MountainCar") and i < 2:
-        forward = state[1] >= 0
+        forward = reference.unwrapped.state[1] >= 0
         if env_id == "MountainCar-v0":
             return 2 if forward else 0
         return np.array([1.0 if forward else -1.0], dtype=np.float32)
     if env_id == "Acrobot-v1" and i < 2:
-        return 2 if state[3] > 0 else 0
+        return 2 if reference.unwrapped.state[3] > 0 else 0
     return reference.action_space.sample()
 
 
-# CartPole with a 40-step limit so that truncations happen under random actions too
+# (env id, time limit, whether terminations and truncations must occur in the 1000 steps);
+# CartPole and Acrobot with a short limit so that truncations happen under random actions too
 @pytest.mark.parametrize(
-    ("env_id", "max_steps"),
+    ("env_id", "max_steps", "terminations", "truncations"),
     [
-        ("CartPole-v1", 40),
-        ("Pendulum-v1", None),
-        ("MountainCar-v0", None),
-        ("MountainCarContinuous-v0", None),
-        ("Acrobot-v1", 150),  # random actions rarely swing up: a short limit truncates them
+        ("CartPole-v1", 40, True, True),
+        ("Pendulum-v1", None, False, True),
+        ("MountainCar-v0", None, True, True),
+        ("MountainCarContinuous-v0", None, True, True),
+        ("Acrobot-v1", 150, True, True),
+        *[(env_id, None, env_id != "rlbox/Truncated-v0", env_id == "rlbox/Truncated-v0")
+          for env_id in PROBES],
     ],
-)
-def test_same_steps_as_gymnasium_for_1000_steps_across_resets(env_id, max_steps):
+)  # fmt: skip
+def test_same_steps_as_gymnasium_for_1000_steps_across_resets(
+    env_id, max_steps, terminations, truncations
+):
     n = 4
     limit = {"max_episode_steps": max_steps} if max_steps else {}
     references = [gym.make(env_id, **limit) for _ in range(n)]
@@ -61,7 +67,7 @@ def test_same_steps_as_gymnasium_for_1000_steps_across_resets(env_id, max_steps)
                 ends["terminated" if terminated else "truncated"] += 1
                 reference.reset(seed=10_000 + t * n + i)
                 copy_state(env, i, reference)
-    assert ends["truncated"] > 0 and (env_id == "Pendulum-v1" or ends["terminated"] > 0)
+    assert (ends["terminated"] > 0, ends["truncated"] > 0) == (terminations, truncations)
 
 
 @pytest.mark.parametrize("env_id", sorted(TORCH_ENVS))
@@ -86,3 +92,16 @@ def test_autoreset_episode_statistics_and_seeding():
         assert torch.equal(step.episode_return[step.done], step.episode_length[step.done].double())
         assert step.obs[step.done].abs().max() <= 0.05 if step.done.any() else True
     assert total == len(lengths) > 64 and min(lengths) >= 8
+
+
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c"])
+def test_agents_learn_a_probe_on_the_torch_backend(agent):
+    from rlbox.runner import build_agent, prepare
+
+    overrides = {"backend": "torch", "device": "cpu", "num_envs": 8, "hidden_sizes": [32]}
+    overrides |= {"dqn": {"learning_starts": 200}, "ppo": {"n_steps": 16}, "a2c": {}}[agent]
+    experiment, agent_class = prepare(agent, "rlbox/ActionObsReward-v0", overrides)
+    learner = build_agent(experiment, agent_class)
+    assert type(learner.env).__name__ == "ActionObsReward"  # the torch twin, not Gymnasium's
+    learner.learn(4_000)
+    assert learner.act(torch.tensor([[-1.0], [1.0]])).tolist() == [0, 1]
