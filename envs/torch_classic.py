@@ -223,7 +223,7 @@ class MountainCar(TorchVectorEnv):
         return self.state.T.to(torch.float32, copy=True)
 
 
-class MountainCarContinuous(TorchVectorEnv):
+class MountainCarContinuous(MountainCar):
     """MountainCarContinuous-v0: a force in [-1, 1]; +100 at the goal, -0.1 force^2 a step.
 
     Gymnasium keeps this env's state in float32 and computes the hill's pull in float64 before
@@ -232,18 +232,11 @@ class MountainCarContinuous(TorchVectorEnv):
 
     env_id = "MountainCarContinuous-v0"
     max_episode_steps = 999
-    state_dim = 2
-    min_position, max_position, max_speed, goal_position, power = -1.2, 0.6, 0.07, 0.45, 0.0015
-    single_observation_space = MountainCar.single_observation_space
+    goal_position, power = 0.45, 0.0015
     single_action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
     def __init__(self, num_envs: int, device: torch.device | str = "cpu", **kwargs) -> None:
         super().__init__(num_envs, device, **{"dtype": torch.float32, **kwargs})
-
-    def initial_state(self, n: int) -> Tensor:
-        state = self.uniform(n, -0.6, -0.4)
-        state[1] = 0.0
-        return state
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
         position, velocity = self.state
@@ -255,9 +248,6 @@ class MountainCarContinuous(TorchVectorEnv):
         terminated = (position >= self.goal_position) & (velocity >= 0)
         reward = 100.0 * terminated - 0.1 * force.double().square()
         return reward, terminated
-
-    def observe(self) -> Tensor:
-        return self.state.T.to(torch.float32, copy=True)
 
 
 class Acrobot(TorchVectorEnv):

@@ -91,11 +91,13 @@ def eval_(
     if episodes < 1:
         raise RlboxError(f"--episodes must be positive, got {episodes}")
     result, used = evaluate_run(run_dir, episodes=episodes, checkpoint_dir=checkpoint)
+    _echo_episodes(result, f"over {episodes} episodes ({used})")
+
+
+def _echo_episodes(result, where: str) -> None:
     for i, (ret, length) in enumerate(zip(result.returns, result.lengths, strict=True)):
         typer.echo(f"episode {i}: return {ret:.2f} length {length}")
-    typer.echo(
-        f"mean return {result.mean:.2f} ± {result.std:.2f} over {episodes} episodes ({used})"
-    )
+    typer.echo(f"mean return {result.mean:.2f} ± {result.std:.2f} {where}")
 
 
 @app.command()
@@ -114,10 +116,7 @@ def watch(
     if episodes < 1:
         raise RlboxError(f"--episodes must be positive, got {episodes}")
     watched = play(run_dir, episodes=episodes, which=checkpoint, gif=gif, live=live)
-    result = watched.result
-    for i, (ret, length) in enumerate(zip(result.returns, result.lengths, strict=True)):
-        typer.echo(f"episode {i}: return {ret:.2f} length {length}")
-    typer.echo(f"mean return {result.mean:.2f} ± {result.std:.2f} ({watched.checkpoint})")
+    _echo_episodes(watched.result, f"({watched.checkpoint})")
     for path in watched.files:
         typer.echo(f"wrote {path}")
 
