@@ -1,0 +1,119 @@
+"""Time to solve CartPole-v1: rlbox PPO against SB3 PPO (RL Zoo values), in one run.
+
+Each side trains in chunks of `--eval-every` env steps and is evaluated after each chunk on
+`gymnasium.make` (20 deterministic episodes, the runner's evaluation seeds); the clock counts
+training only, not evaluation or start-up. A seed's figure is the training time until the first
+evaluation with a mean >= 475 (or "-" if that never happens within the budget).
+
+    python experiments/bench_ppo_solve.py                          # rlbox on its default backend
+    python experiments/bench_ppo_solve.py --backend torch --set num_envs=64 --set n_steps=32
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import time
+
+from bench_onpolicy_vs_sb3 import RL_ZOO
+
+ENV_ID = "CartPole-v1"
+THRESHOLD = 475.0
+EPISODES = 20
+
+
+def rlbox_time_to_solve(seed: int, every: int, budget: int, overrides: dict) -> tuple[float, int]:
+    from rlbox.runner import build_agent, evaluate_agent, prepare
+
+    values = {**overrides, "seed": seed, "steps": budget, "device": "cpu"}
+    experiment, agent_class = prepare("ppo", ENV_ID, values)
+    agent = build_agent(experiment, agent_class)
+    trained = 0.0
+    while agent.env_steps < budget:
+        start = time.perf_counter()
+        agent.learn(min(every, budget - agent.env_steps))
+        trained += time.perf_counter() - start
+        if evaluate_agent(experiment, agent, EPISODES).mean >= THRESHOLD:
+            return trained, agent.env_steps
+    return float("nan"), agent.env_steps
+
+
+def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rlbox.evaluation import evaluate
+    from rlbox.runner import EVAL_SEED_OFFSET
+
+    torch.set_num_threads(1)
+    params = dict(RL_ZOO[("ppo", ENV_ID)])
+    env = make_vec_env(ENV_ID, n_envs=params.pop("n_envs"), seed=seed)
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **params)
+
+    def act(obs: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(model.predict(obs.numpy(), deterministic=True)[0])
+
+    class EvaluateEvery(BaseCallback):
+        """Evaluate every `every` steps with the clock stopped; stop once solved."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval, self.paused, self.solved_at = every, 0.0, None
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps < self.next_eval:
+                return True
+            self.next_eval += every
+            pause = time.perf_counter()
+            solved = evaluate(act, ENV_ID, EPISODES, seed=seed + EVAL_SEED_OFFSET).mean
+            self.paused += time.perf_counter() - pause
+            if solved >= THRESHOLD:
+                self.solved_at = self.num_timesteps
+                return False
+            return True
+
+    callback = EvaluateEvery()
+    start = time.perf_counter()
+    model.learn(budget, callback=callback)  # one call: SB3's schedules span the budget
+    trained = time.perf_counter() - start - callback.paused
+    if callback.solved_at is None:
+        return float("nan"), model.num_timesteps
+    return trained, callback.solved_at
+
+
+def in_fresh_process(fn, *args):
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--eval-every", type=int, default=5_000)
+    parser.add_argument("--budget", type=int, default=100_000)
+    parser.add_argument("--backend", default="gymnasium")
+    parser.add_argument("--set", action="append", default=[], help="rlbox config key=value")
+    args = parser.parse_args()
+    from rlbox.config import parse_overrides
+
+    overrides = {"backend": args.backend, **parse_overrides(args.set)}
+    print(f"rlbox ppo {overrides} vs SB3 PPO (RL Zoo), eval every {args.eval_every} steps")
+    print(f"{'seed':>4} {'rlbox s':>8} {'steps':>7} {'sb3 s':>8} {'steps':>7} {'ratio':>6}")
+    ratios = []
+    for seed in range(args.seeds):
+        ours = in_fresh_process(rlbox_time_to_solve, seed, args.eval_every, args.budget, overrides)
+        theirs = in_fresh_process(sb3_time_to_solve, seed, args.eval_every, args.budget)
+        ratio = theirs[0] / ours[0]
+        ratios.append(ratio)
+        print(
+            f"{seed:>4} {ours[0]:8.2f} {ours[1]:>7} {theirs[0]:8.2f} {theirs[1]:>7} {ratio:6.2f}",
+            flush=True,
+        )
+    print(f"median speed-up sb3 time / rlbox time: {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
