@@ -12,11 +12,10 @@ evaluation with a mean >= 475 (or "-" if that never happens within the budget).
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import statistics
 import time
 
-from bench_onpolicy_vs_sb3 import RL_ZOO
+from bench_onpolicy_vs_sb3 import RL_ZOO, in_fresh_process
 
 ENV_ID = "CartPole-v1"
 THRESHOLD = 475.0
@@ -82,11 +81,6 @@ def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
     if callback.solved_at is None:
         return float("nan"), model.num_timesteps
     return trained, callback.solved_at
-
-
-def in_fresh_process(fn, *args):
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(fn, args)
 
 
 def main() -> None:
