@@ -23,7 +23,7 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.envs.base import EpisodeTracker, Step
+from rlbox.envs.base import Step
 
 
 class TorchVectorEnv:
@@ -54,7 +54,7 @@ class TorchVectorEnv:
         self.state = torch.zeros(self.state_dim, num_envs, device=self.device, dtype=dtype)
         self.elapsed = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self.generator = torch.Generator(self.device)
-        self._episodes = EpisodeTracker(num_envs, self.device)
+        self.returns = torch.zeros(num_envs, dtype=dtype, device=self.device)
 
     def reset(self, seed: int | None = None) -> Tensor:
         """Start every copy afresh; `seed` seeds the one generator all copies draw from."""
@@ -62,29 +62,30 @@ class TorchVectorEnv:
             self.generator.manual_seed(seed)
         self.state = self.initial_state(self.num_envs)
         self.elapsed.zero_()
-        self._episodes.reset()
+        self.returns.zero_()
         return self.observe()
 
     def step(self, actions: Tensor) -> Step:
         reward, terminated = self.dynamics(actions.to(self.device))
-        self.elapsed += 1
+        self.elapsed += 1  # replaced, never changed in place, below: it is reported
         truncated = self.elapsed >= self.max_episode_steps  # as TimeLimit: even if terminated
         done = terminated | truncated
         final_obs = obs = self.observe()
-        episode_return, episode_length = self._episodes.update(reward, done)
+        episode_return, episode_length = self.returns + reward, self.elapsed
+        self.returns = episode_return.masked_fill(done, 0.0)
+        self.elapsed = episode_length.masked_fill(done, 0)
         if self.device.type != "cpu":
             # no question to the host: fresh states for all copies, kept where a copy is done
             self.state = torch.where(done, self.initial_state(self.num_envs), self.state)
-            self.elapsed.masked_fill_(done, 0)
             obs = self.observe()
-        elif bool(done.any()):  # on the host the question is free and spares the draws
-            finished = done.nonzero().squeeze(1)
-            self.state[:, finished] = self.initial_state(len(finished))
-            self.elapsed[finished] = 0
-            obs = self.observe()
+        else:  # on the host the question is free and spares the draws
+            finished = torch.where(done)[0]
+            if len(finished):
+                self.state[:, finished] = self.initial_state(len(finished))
+                obs = self.observe()
         return Step(
             obs=obs,
-            reward=reward.float(),
+            reward=reward.to(torch.float32, copy=True),
             terminated=terminated,
             truncated=truncated,
             done=done,
@@ -98,6 +99,9 @@ class TorchVectorEnv:
 
     def uniform(self, n: int, low: Tensor | float, high: Tensor | float) -> Tensor:
         """[d, n] uniform draws between `low` and `high` (scalars or [d, 1])."""
+        if isinstance(low, float) and isinstance(high, float):
+            draws = torch.empty(self.state_dim, n, device=self.device, dtype=self.dtype)
+            return draws.uniform_(low, high, generator=self.generator)
         u = torch.rand(self.state_dim, n, generator=self.generator, device=self.device)
         return (low + (high - low) * u).to(self.dtype)
 
@@ -130,24 +134,40 @@ class CartPole(TorchVectorEnv):
     single_observation_space = spaces.Box(-_high, _high, dtype=np.float32)
     single_action_space = spaces.Discrete(2)
 
+    def __init__(self, num_envs: int, device: torch.device | str = "cpu", **kwargs) -> None:
+        super().__init__(num_envs, device, **kwargs)
+        like = {"device": self.device, "dtype": self.dtype}
+        m, length, total = self.masspole, self.length, self.total_mass
+        self._force_over_mass = torch.tensor([-self.force_mag, self.force_mag], **like) / total
+        self._four_thirds_length = torch.full((num_envs,), length * 4.0 / 3.0, **like)
+        self._mass_ratio_length = -length * m / total
+        self._thresholds = torch.tensor([[self.x_threshold], [self.theta_threshold]], **like)
+        self._accelerations = torch.empty(2, num_envs, **like)  # xacc, thetaacc
+        self._ones = torch.ones(num_envs, **like)
+
     def initial_state(self, n: int) -> Tensor:
         return self.uniform(n, -0.05, 0.05)
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        x, x_dot, theta, theta_dot = self.state  # rows: updated in place below
-        force = (actions * (2 * self.force_mag) - self.force_mag).to(self.dtype)  # 1 -> +, 0 -> -
+        # Gymnasium's formulas, regrouped so that each line is one fused tensor operation on
+        # preallocated memory: at a few thousand copies a step costs what its operations count.
+        theta, theta_dot = self.state[2], self.state[3]
+        ml_over_total = self.polemass_length / self.total_mass
         costheta, sintheta = torch.cos(theta), torch.sin(theta)
-        temp = (force + self.polemass_length * theta_dot.square() * sintheta) / self.total_mass
-        thetaacc = (self.gravity * sintheta - costheta * temp) / (
-            self.length * (4.0 / 3.0 - self.masspole * costheta.square() / self.total_mass)
+        force_term = self._force_over_mass.index_select(0, actions)  # +-force_mag / total_mass
+        temp = torch.addcmul(force_term, theta_dot.square(), sintheta, value=ml_over_total)
+        numerator = torch.addcmul(sintheta.mul_(self.gravity), costheta, temp, value=-1.0)
+        denominator = torch.addcmul(
+            self._four_thirds_length, costheta, costheta, value=self._mass_ratio_length
         )
-        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
-        x.add_(x_dot, alpha=self.tau)
-        x_dot.add_(xacc, alpha=self.tau)
-        theta.add_(theta_dot, alpha=self.tau)
-        theta_dot.add_(thetaacc, alpha=self.tau)
-        terminated = (x.abs() > self.x_threshold) | (theta.abs() > self.theta_threshold)
-        return torch.ones_like(x), terminated
+        xacc, thetaacc = self._accelerations
+        torch.div(numerator, denominator, out=thetaacc)
+        torch.addcmul(temp, thetaacc, costheta, value=-ml_over_total, out=xacc)
+        positions, velocities = self.state[0::2], self.state[1::2]  # (x, theta), their speeds
+        positions.add_(velocities, alpha=self.tau)  # Euler: positions move with the old speeds
+        velocities.add_(self._accelerations, alpha=self.tau)
+        beyond = torch.gt(positions.abs(), self._thresholds)
+        return self._ones, beyond[0].logical_or_(beyond[1])
 
     def observe(self) -> Tensor:
         return self.state.T.to(torch.float32, copy=True)

@@ -1,7 +1,9 @@
 """Env steps/s of rlbox's torch-native CartPole against Gymnasium's numpy-vectorized CartPole
 (`vector_entry_point`, the fastest CPU reference) and its SyncVectorEnv, at several numbers of
 copies, on the CPU and on CUDA when there is one. Random actions are drawn before the clock
-starts; every env steps with same-step autoreset of finished copies.
+starts; every env steps with same-step autoreset of finished copies. Each figure is the best of
+`--repeats` timed runs, as `timeit` reports; the contenders take turns, so that a burst of other
+work on the machine does not decide a ratio.
 
     python experiments/bench_envs.py                      # 8, 256, 4096, 65536 copies
     python experiments/bench_envs.py --copies 4096 --steps 200
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -21,21 +24,20 @@ from rlbox.envs.torch_classic import CartPole
 SYNC_MAX_COPIES = 4096  # SyncVectorEnv steps copies one by one: beyond this it takes minutes
 
 
-def torch_sps(copies: int, steps: int, device: str, dtype: torch.dtype) -> float:
+def torch_stepper(copies: int, steps: int, device: str, dtype: torch.dtype) -> Callable[[], None]:
     env = CartPole(copies, device=device, dtype=dtype)
     env.reset(seed=0)
     actions = torch.randint(0, 2, (steps, copies), device=device)
-    for t in range(min(steps, 10)):  # warm-up
-        env.step(actions[t])
-    sync(device)
-    start = time.perf_counter()
-    for t in range(steps):
-        env.step(actions[t])
-    sync(device)
-    return copies * steps / (time.perf_counter() - start)
+
+    def run() -> None:
+        for t in range(steps):
+            env.step(actions[t])
+        sync(device)
+
+    return run
 
 
-def gymnasium_sps(copies: int, steps: int, mode: str) -> float:
+def gymnasium_stepper(copies: int, steps: int, mode: str) -> Callable[[], None]:
     kwargs = (
         {}
         if mode == "vector_entry_point"
@@ -46,12 +48,23 @@ def gymnasium_sps(copies: int, steps: int, mode: str) -> float:
     )
     envs.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, 2, (steps, copies))
-    start = time.perf_counter()
-    for t in range(steps):
-        envs.step(actions[t])
-    seconds = time.perf_counter() - start
-    envs.close()
-    return copies * steps / seconds
+
+    def run() -> None:
+        for t in range(steps):
+            envs.step(actions[t])
+
+    return run
+
+
+def best_rates(runs: dict[str, Callable[[], None]], env_steps: int, repeats: int) -> dict:
+    """Env steps/s of each run, the best of `repeats` timings taken in turn (after a warm-up)."""
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(repeats + 1):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = max(best[name], env_steps / (time.perf_counter() - start))
+    return best
 
 
 def sync(device: str) -> None:
@@ -63,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, nargs="+", default=[8, 256, 4096, 65536])
     parser.add_argument("--steps", type=int, default=500, help="vector steps per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -72,19 +86,24 @@ def main() -> None:
     print(header + f"{'numpy-vector':>13} {'sync-vector':>12} {'f32/numpy':>10} {'f64/numpy':>10}")
     for copies in args.copies:
         steps = max(20, min(args.steps, 2_000_000 // copies))
-        numpy = gymnasium_sps(copies, steps, "vector_entry_point")
-        sync_vector = (
-            gymnasium_sps(copies, max(5, steps // 10), "sync")
-            if copies <= SYNC_MAX_COPIES
-            else None
-        )
+        numpy_run = {"numpy": gymnasium_stepper(copies, steps, "vector_entry_point")}
+        sync_vector = None
+        if copies <= SYNC_MAX_COPIES:
+            sync_steps = max(5, steps // 10)
+            sync_run = {"sync": gymnasium_stepper(copies, sync_steps, "sync")}
+            sync_vector = best_rates(sync_run, copies * sync_steps, 1)["sync"]
         for device in devices:
-            f32 = torch_sps(copies, steps, device, torch.float32)
-            f64 = torch_sps(copies, steps, device, torch.float64)
+            runs = {
+                **numpy_run,
+                "f32": torch_stepper(copies, steps, device, torch.float32),
+                "f64": torch_stepper(copies, steps, device, torch.float64),
+            }
+            rate = best_rates(runs, copies * steps, args.repeats)
             sync_text = f"{sync_vector:12.3g}" if sync_vector else f"{'-':>12}"
             print(
-                f"{copies:>7} {device:>6} {f32:12.3g} {f64:12.3g} {numpy:13.3g} {sync_text} "
-                f"{f32 / numpy:10.2f} {f64 / numpy:10.2f}",
+                f"{copies:>7} {device:>6} {rate['f32']:12.3g} {rate['f64']:12.3g} "
+                f"{rate['numpy']:13.3g} {sync_text} "
+                f"{rate['f32'] / rate['numpy']:10.2f} {rate['f64'] / rate['numpy']:10.2f}",
                 flush=True,
             )
 
