@@ -3,6 +3,9 @@ PYTHON ?= python3
 # pip arguments for torch, installed first so that nothing else pulls another build. The default
 # is a CPU wheel that lies on this machine's disk; on a GPU machine add the CUDA wheel index.
 TORCH ?= torch==2.13.0
+# pip arguments for TensorFlow, for the tfa-* agents. The CPU wheel by default; on a GPU machine
+# use TENSORFLOW="tensorflow[and-cuda]==2.21.0".
+TENSORFLOW ?= tensorflow-cpu==2.21.0
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -10,7 +13,7 @@ AGENT ?= dqn
 ENV ?= CartPole-v1
 ARGS ?=
 
-.PHONY: train test lint format bench clean
+.PHONY: train test lint format bench clean tfagents
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +33,22 @@ $(VENV)/.video: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[video]"
 	touch $@
 
+# TF-Agents 0.19.0 pins packages that clash with torch and numpy 2 (see pyproject.toml), so it,
+# tf-keras (which would pull the `tensorflow` wheel beside $(TENSORFLOW)) and the old gym that
+# tf_agents.system imports go in with --no-deps after the rest of the extra.
+$(VENV)/.tfagents: $(VENV)/.core
+	$(BIN)/pip install -q $(TENSORFLOW) -e ".[tfagents]"
+	$(BIN)/pip install -q --no-deps tf-keras==2.21.0 tf-agents==0.19.0 gym==0.23.1
+	touch $@
+
+tfagents: $(VENV)/.tfagents
+
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3 and video extras too, so that baselines and recordings are tested wherever tests run.
-test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.video
+# The sb3, tfagents and video extras too, so that baselines and recordings are tested wherever
+# tests run.
+test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.video
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev
