@@ -23,7 +23,8 @@ class Agent(Protocol):
 
     config_class: ClassVar[type]
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]  # the action spaces it can drive
-    # Optional: `requires`, (module, pip package, rlbox extra) triples checked before a run.
+    # Optional: `requires`, (module, pip package, rlbox extra[, install command]) tuples checked
+    # before a run.
 
     @property
     def env_steps(self) -> int:
@@ -56,6 +57,10 @@ AGENTS.register("ppo", "rlbox.agents.ppo:PPO")
 for _name, _cls in [("ppo", "PPO"), ("a2c", "A2C"), ("dqn", "DQN"), ("sac", "SAC"), ("td3", "TD3"),
                     ("ddpg", "DDPG")]:  # fmt: skip
     AGENTS.register(f"sb3-{_name}", f"rlbox.agents.sb3:SB3{_cls}")
+for _name, _target in [("dqn", "dqn:TFADQN"), ("c51", "dqn:TFAC51"),
+                       ("reinforce", "reinforce:TFAReinforce"), ("ppo", "ppo:TFAPPO"),
+                       ("sac", "sac:TFASAC")]:  # fmt: skip
+    AGENTS.register(f"tfa-{_name}", f"rlbox.agents.tfagents.{_target}")
 
 
 def check_action_space(name: str, agent_class: type[Agent], space: spaces.Space, env_id: str):

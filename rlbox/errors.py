@@ -18,5 +18,6 @@ class CheckpointError(RlboxError):
 class MissingExtraError(RlboxError):
     """An optional dependency is not installed; the message names the install command."""
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed; run: pip install 'rlbox[{extra}]'")
+    def __init__(self, package: str, extra: str, command: str | None = None) -> None:
+        command = command or f"pip install 'rlbox[{extra}]'"
+        super().__init__(f"{package} is not installed; run: {command}")

@@ -53,9 +53,9 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     from rlbox.envs import check_env_id
 
     agent_class = AGENTS.get(agent)
-    for module, package, extra in getattr(agent_class, "requires", ()):
+    for module, package, extra, *command in getattr(agent_class, "requires", ()):
         if importlib.util.find_spec(module) is None:
-            raise MissingExtraError(package, extra)
+            raise MissingExtraError(package, extra, *command)
     check_env_id(env_id)
     experiment = resolve(agent, env_id, agent_class.config_class, overrides)
     if experiment.run.backend == "torch":
