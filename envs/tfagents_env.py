@@ -73,6 +73,17 @@ with quiet_stderr():
     from tf_agents.specs import array_spec
     from tf_agents.trajectories import time_step as ts
 
+
+def _show_tensorflow_to_tensorboard() -> None:
+    """`tf.summary` is TensorBoard's code and needs the real TensorFlow, but rlbox.logger may
+    have pointed TensorBoard at its stub (when TensorFlow was not imported yet): undo that."""
+    sys.modules.pop("tensorboard.compat.notf", None)
+    compat = sys.modules.get("tensorboard.compat")
+    if compat is not None:
+        compat.tf.__dict__.update(tf.__dict__)  # a LazyModule: resolved or not, now TF
+
+
+_show_tensorflow_to_tensorboard()
 if not verbose():
     tf.get_logger().setLevel("ERROR")
     # TF-Agents and TF warn through the warnings module about deprecated calls they make

@@ -6,8 +6,10 @@ import csv
 import io
 import math
 import os
+import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # Columns that depend on the machine's speed; everything else is reproducible from the seed.
@@ -36,6 +38,12 @@ class MetricsLog:
         self._written_at = -math.inf
         self.writer = None
         if tensorboard:
+            # TensorBoard imports TensorFlow, where it is installed (the tfagents extra), for
+            # its file I/O: seconds per run, and Keras 3 chosen before TF-Agents can ask for
+            # Keras 2. Its `notf` marker module makes it use the stub it ships instead, unless
+            # a tfa-* agent has imported TensorFlow already (rlbox.envs.tfagents_env).
+            if "tensorflow" not in sys.modules:
+                sys.modules.setdefault("tensorboard.compat.notf", ModuleType("notf"))
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(log_dir=str(run_dir))

@@ -75,6 +75,11 @@ def import_tensorflow(device: torch.device) -> Any:
     GPU unless the run's device is one."""
     from rlbox.envs.tfagents_env import tf  # sets TF's environment variables first
 
+    if not tf.keras.layers.Dense.__module__.startswith("tf_keras"):
+        raise RlboxError(
+            "TensorFlow was imported before rlbox could set TF_USE_LEGACY_KERAS=1, so it uses "
+            "Keras 3, which TF-Agents cannot; set TF_USE_LEGACY_KERAS=1 in the environment"
+        )
     try:
         tf.config.threading.set_intra_op_parallelism_threads(torch.get_num_threads())
         tf.config.threading.set_inter_op_parallelism_threads(1)
