@@ -42,10 +42,18 @@ def train(
     video: Annotated[
         bool, typer.Option(help="Record an evaluation episode to videos/ (see video_every).")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option(help="Show TensorFlow's log lines (tfa-* agents hide them).")
+    ] = False,
 ) -> None:
     """Train AGENT on ENV; writes runs/<agent>-<env>-s<seed>-<time>/."""
+    import os
+
     from rlbox import runner
     from rlbox.config import parse_overrides
+
+    if verbose:
+        os.environ["RLBOX_VERBOSE"] = "1"  # read by rlbox.envs.tfagents_env
 
     if resume is not None:
         given = (agent, env, set_, video, backend, device)
