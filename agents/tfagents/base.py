@@ -247,13 +247,16 @@ class TFAgentsAgent:
         files = {k: v for k, v in state.items() if isinstance(v, bytes)}
         if not any(name.endswith(".index") for name in files):
             raise ValueError("no TF-Agents checkpoint in this state")
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, data in files.items():
-                (Path(tmp) / name).write_bytes(data)
-            checkpointer = common.Checkpointer(tmp, **self.trackables())
-            if not checkpointer.checkpoint_exists:
-                raise ValueError("the TF-Agents checkpoint has no `checkpoint` index file")
-            checkpointer.initialize_or_restore().assert_existing_objects_matched()
+        # Kept as long as the agent: TF restores variables created later (the optimizers' slots,
+        # made at the first update) from the files when they appear.
+        self._restored_from = tempfile.TemporaryDirectory(prefix="rlbox-tfa-")
+        tmp = self._restored_from.name
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        checkpointer = common.Checkpointer(tmp, **self.trackables())
+        if not checkpointer.checkpoint_exists:
+            raise ValueError("the TF-Agents checkpoint has no `checkpoint` index file")
+        checkpointer.initialize_or_restore().assert_existing_objects_matched()
         counters = state["counters"]
         self._steps_before = int(counters["env_steps"]) - self.envs.steps
         self.load_counters(counters)
