@@ -9,7 +9,13 @@ Submodules are imported on first use, so `import rlbox` stays fast.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# TF-Agents (the tfa-* agents) needs TensorFlow's Keras 2, chosen when TensorFlow is imported;
+# TensorBoard and SB3 may import TensorFlow first, where it is installed. Setting this imports
+# nothing.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 __version__ = "0.1.0"
 __all__ = ["evaluate_run", "resume", "train"]
