@@ -84,8 +84,8 @@ def make_reference(env_id: str, **kwargs) -> gym.Env:
     return gym.make(env_id, **kwargs)
 
 
-def tuned_env_ids(agent: str) -> list[str]:
-    """Env ids with a section in experiments/hyperparams/<agent>.yaml."""
+def tuned_env_ids(agent: str) -> list[tuple[str, str]]:
+    """(env id, backend) of each section in experiments/hyperparams/<agent>.yaml."""
     from importlib import resources
 
     import yaml
@@ -93,4 +93,5 @@ def tuned_env_ids(agent: str) -> list[str]:
     path = resources.files("rlbox.experiments") / "hyperparams" / f"{agent}.yaml"
     if not path.is_file():
         return []
-    return [k for k in (yaml.safe_load(path.read_text()) or {}) if k != "default"]
+    sections = [k for k in (yaml.safe_load(path.read_text()) or {}) if k != "default"]
+    return [(k.partition("@")[0], k.partition("@")[2] or "gymnasium") for k in sections]

@@ -260,14 +260,14 @@ def list_(
         agents.add_row(name, doc)
     console.print(agents)
     tuned = Table(
-        "agent", "env", "steps", "num_envs", title="tuned defaults (experiments/hyperparams)"
-    )
+        "agent", "env", "backend", "steps", "num_envs",
+        title="tuned defaults (experiments/hyperparams)",
+    )  # fmt: skip
     for name in AGENTS:
-        for env_id in tuned_env_ids(name):
-            values = load_hyperparams(name, env_id)
-            tuned.add_row(
-                name, env_id, str(values.get("steps", "")), str(values.get("num_envs", 1))
-            )
+        for env_id, backend in tuned_env_ids(name):
+            values = load_hyperparams(name, env_id, backend)
+            steps, num_envs = str(values.get("steps", "")), str(values.get("num_envs", 1))
+            tuned.add_row(name, env_id, backend, steps, num_envs)
     console.print(tuned)
     probes = Table("probe env", "what it tests", title="probe environments")
     for env_id, cls in PROBES.items():

@@ -4,8 +4,9 @@ A run is described by two frozen dataclasses: `RunConfig` (budget, vector size, 
 checkpoint cadence, seed, device) and the agent's own config (e.g. `DQNConfig`). Their keys share
 one flat namespace, so `--set lr=5e-4 --set eval_every=5000` needs no prefixes. Values are
 resolved in this order: dataclass default < `hyperparams/<agent>.yaml` section `default` <
-section `<env id>` < overrides. Every value is coerced to its field's type and validated; a bad
-key or value raises `ConfigError` naming it.
+section `<env id>` < section `<env id>@<backend>` (values for a non-default env backend, e.g.
+many torch-native copies) < overrides. Every value is coerced to its field's type and validated;
+a bad key or value raises `ConfigError` naming it.
 """
 
 from __future__ import annotations
@@ -104,14 +105,16 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:
-    """Tuned values for (agent, env): the `default` section updated by the env's section."""
+def load_hyperparams(agent: str, env_id: str, backend: str = "gymnasium") -> dict[str, Any]:
+    """Tuned values for (agent, env): the `default` section updated by the env's section, then
+    by the `<env id>@<backend>` section when the run uses that backend."""
     path = resources.files("rlbox.experiments") / "hyperparams" / f"{agent}.yaml"
     if not path.is_file():
         return {}
     table = yaml.safe_load(path.read_text()) or {}
     values = dict(table.get("default") or {})
     values.update(table.get(env_id) or {})
+    values.update(table.get(f"{env_id}@{backend}") or {})
     return values
 
 
@@ -119,7 +122,8 @@ def resolve(
     agent: str, env_id: str, hyperparams_class: type, overrides: dict[str, Any]
 ) -> Experiment:
     """Merge defaults, tuned values and overrides into a validated `Experiment`."""
-    values = load_hyperparams(agent, env_id)
+    backend = overrides.get("backend", RunConfig.backend)
+    values = load_hyperparams(agent, env_id, str(backend))
     values.update(overrides)
     run_fields = {f.name: f for f in dataclasses.fields(RunConfig)}
     agent_fields = {f.name: f for f in dataclasses.fields(hyperparams_class)}

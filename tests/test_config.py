@@ -65,3 +65,28 @@ def test_parse_overrides_reads_yaml_values():
 def test_run_config_rejects_bad_device():
     with pytest.raises(ConfigError, match="device"):
         RunConfig(device="tpu")
+
+
+def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypatch):
+    from rlbox.agents.ppo import PPOConfig
+
+    table = tmp_path / "hyperparams"
+    table.mkdir()
+    (table / "ppo.yaml").write_text(
+        "default: {steps: 1000}\n"
+        "CartPole-v1: {num_envs: 8, lr: 0.001}\n"
+        "CartPole-v1@torch: {num_envs: 64}\n"
+    )
+    monkeypatch.setattr("rlbox.config.resources.files", lambda package: tmp_path)
+    on_gymnasium = resolve("ppo", "CartPole-v1", PPOConfig, {})
+    on_torch = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch"})
+    assert on_gymnasium.run.num_envs == 8
+    assert (on_torch.run.num_envs, on_torch.run.backend) == (64, "torch")
+    assert on_torch.hyperparams.lr == on_gymnasium.hyperparams.lr == 0.001  # inherited
+    assert on_torch.run.steps == 1000
+    overridden = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch", "num_envs": 4})
+    assert overridden.run.num_envs == 4  # overrides still win
+
+    from rlbox.envs import tuned_env_ids
+
+    assert tuned_env_ids("ppo") == [("CartPole-v1", "gymnasium"), ("CartPole-v1", "torch")]
