@@ -32,6 +32,7 @@ from torch import Tensor
 from rlbox.config import check, param
 from rlbox.envs.base import VectorEnv
 from rlbox.errors import MissingExtraError
+from rlbox.logger import tensorboard_without_tensorflow
 
 # --- configs: SB3's argument names and defaults ----------------------------------------------
 
@@ -182,6 +183,7 @@ def _auto_or_number(value: str) -> bool:
 
 
 def _import_sb3() -> Any:
+    tensorboard_without_tensorflow()  # SB3's logger imports TensorBoard
     try:
         import stable_baselines3
     except ImportError:

@@ -47,6 +47,9 @@ def run_rlbox(seed: int, out: str) -> tuple[float, float]:
 
 
 def run_sb3(seed: int, threads: int | None) -> tuple[float, float]:
+    from rlbox.logger import tensorboard_without_tensorflow
+
+    tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import gymnasium as gym
     import torch
     from stable_baselines3 import DQN

@@ -71,6 +71,9 @@ def run_rlbox(algo: str, env_id: str, seed: int, steps: int, out: str) -> tuple[
 
 
 def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tuple[float, float]:
+    from rlbox.logger import tensorboard_without_tensorflow
+
+    tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import torch
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.env_util import make_vec_env

@@ -1,19 +1,30 @@
 """Time to solve CartPole-v1: rlbox PPO against SB3 PPO (RL Zoo values), in one run.
 
-Each side trains in chunks of `--eval-every` env steps and is evaluated after each chunk on
-`gymnasium.make` (20 deterministic episodes, the runner's evaluation seeds); the clock counts
-training only, not evaluation or start-up. A seed's figure is the training time until the first
-evaluation with a mean >= 475 (or "-" if that never happens within the budget).
+Time to solve: each side trains in chunks of `--eval-every` env steps and is evaluated after
+each chunk on `gymnasium.make` (20 deterministic episodes, the runner's evaluation seeds); the
+clock counts training only, not evaluation or start-up. A seed's figure is the training time
+until the first evaluation with a mean >= 475 ("nan" if that never happens within the budget:
+rlbox's tuned `steps` for the backend, SB3's 100k).
+
+End to end (`--end-to-end`): the whole `rlbox train ppo CartPole-v1 --backend B` process, as a
+user runs it (start-up, training, evaluations, checkpoints), against a whole process that
+imports SB3, trains it with the RL Zoo values for 100k steps and evaluates it the same way.
 
     python experiments/bench_ppo_solve.py                          # rlbox on its default backend
-    python experiments/bench_ppo_solve.py --backend torch --set num_envs=64 --set n_steps=32
+    python experiments/bench_ppo_solve.py --backend torch --end-to-end
+    python experiments/bench_ppo_solve.py --backend torch --set num_envs=128
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from bench_onpolicy_vs_sb3 import RL_ZOO, in_fresh_process
 
@@ -22,11 +33,14 @@ THRESHOLD = 475.0
 EPISODES = 20
 
 
-def rlbox_time_to_solve(seed: int, every: int, budget: int, overrides: dict) -> tuple[float, int]:
+def rlbox_time_to_solve(
+    seed: int, every: int, budget: int | None, overrides: dict
+) -> tuple[float, int]:
     from rlbox.runner import build_agent, evaluate_agent, prepare
 
-    values = {**overrides, "seed": seed, "steps": budget, "device": "cpu"}
+    values = {**overrides, "seed": seed, "device": "cpu", **({"steps": budget} if budget else {})}
     experiment, agent_class = prepare("ppo", ENV_ID, values)
+    budget = experiment.run.steps
     agent = build_agent(experiment, agent_class)
     trained = 0.0
     while agent.env_steps < budget:
@@ -39,6 +53,9 @@ def rlbox_time_to_solve(seed: int, every: int, budget: int, overrides: dict) -> 
 
 
 def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
+    from rlbox.logger import tensorboard_without_tensorflow
+
+    tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
@@ -83,13 +100,56 @@ def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
     return trained, callback.solved_at
 
 
+def rlbox_whole_run(seed: int, backend: str, overrides: list[str]) -> tuple[float, float]:
+    """Wall-clock of the whole `rlbox train` process and its final evaluation mean."""
+    rlbox = Path(sys.executable).with_name("rlbox")
+    sets = [arg for pair in overrides for arg in ("--set", pair)]
+    with tempfile.TemporaryDirectory() as out:
+        command = [str(rlbox), "train", "ppo", ENV_ID, "--backend", backend, "--out", out]
+        start = time.perf_counter()
+        subprocess.run([*command, "--set", f"seed={seed}", *sets], check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        (result,) = Path(out).glob("*/result.json")
+        return seconds, json.loads(result.read_text())["eval_return_mean"]
+
+
+def sb3_whole_run(seed: int) -> tuple[float, float]:
+    """Wall-clock of a whole process that trains SB3 PPO (RL Zoo, 100k) and evaluates it."""
+    code = (
+        "from bench_onpolicy_vs_sb3 import run_sb3; "
+        f"print(run_sb3('ppo', {ENV_ID!r}, {seed}, 100_000, 1)[1])"
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return time.perf_counter() - start, float(done.stdout.split()[-1])
+
+
+def end_to_end(seeds: int, backend: str, overrides: list[str]) -> None:
+    print(f"end to end: rlbox train ppo {ENV_ID} --backend {backend} vs SB3's whole RL Zoo run")
+    print(f"{'seed':>4} {'rlbox s':>8} {'return':>7} {'sb3 s':>8} {'return':>7} {'fraction':>8}")
+    fractions = []
+    for seed in range(seeds):
+        ours, theirs = rlbox_whole_run(seed, backend, overrides), sb3_whole_run(seed)
+        fractions.append(ours[0] / theirs[0])
+        print(
+            f"{seed:>4} {ours[0]:8.2f} {ours[1]:7.1f} {theirs[0]:8.2f} {theirs[1]:7.1f} "
+            f"{fractions[-1]:8.2f}",
+            flush=True,
+        )
+    print(f"median fraction rlbox process / SB3 process: {statistics.median(fractions):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--eval-every", type=int, default=5_000)
-    parser.add_argument("--budget", type=int, default=100_000)
+    parser.add_argument("--budget", type=int, default=None, help="rlbox steps (default: tuned)")
     parser.add_argument("--backend", default="gymnasium")
     parser.add_argument("--set", action="append", default=[], help="rlbox config key=value")
+    parser.add_argument("--end-to-end", action="store_true", help="also time whole processes")
     args = parser.parse_args()
     from rlbox.config import parse_overrides
 
@@ -99,7 +159,7 @@ def main() -> None:
     ratios = []
     for seed in range(args.seeds):
         ours = in_fresh_process(rlbox_time_to_solve, seed, args.eval_every, args.budget, overrides)
-        theirs = in_fresh_process(sb3_time_to_solve, seed, args.eval_every, args.budget)
+        theirs = in_fresh_process(sb3_time_to_solve, seed, args.eval_every, 100_000)
         ratio = theirs[0] / ours[0]
         ratios.append(ratio)
         print(
@@ -107,6 +167,8 @@ def main() -> None:
             flush=True,
         )
     print(f"median speed-up sb3 time / rlbox time: {statistics.median(ratios):.2f}")
+    if args.end_to_end:
+        end_to_end(args.seeds, args.backend, args.set)
 
 
 if __name__ == "__main__":

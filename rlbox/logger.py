@@ -23,6 +23,18 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def tensorboard_without_tensorflow() -> None:
+    """Make TensorBoard (and so SB3, which imports it) use the TensorFlow stub it ships.
+
+    Where TensorFlow is installed (the tfagents extra), TensorBoard imports it for its file I/O:
+    seconds per process, and Keras 3 chosen before TF-Agents can ask for Keras 2. TensorBoard's
+    `notf` marker module selects the stub instead, unless a tfa-* agent has imported TensorFlow
+    already (rlbox.envs.tfagents_env then hands TensorBoard the real one).
+    """
+    if "tensorflow" not in sys.modules:
+        sys.modules.setdefault("tensorboard.compat.notf", ModuleType("notf"))
+
+
 class MetricsLog:
     """One row per chunk of training; the whole file is rewritten so it is never half-written.
 
@@ -38,12 +50,7 @@ class MetricsLog:
         self._written_at = -math.inf
         self.writer = None
         if tensorboard:
-            # TensorBoard imports TensorFlow, where it is installed (the tfagents extra), for
-            # its file I/O: seconds per run, and Keras 3 chosen before TF-Agents can ask for
-            # Keras 2. Its `notf` marker module makes it use the stub it ships instead, unless
-            # a tfa-* agent has imported TensorFlow already (rlbox.envs.tfagents_env).
-            if "tensorflow" not in sys.modules:
-                sys.modules.setdefault("tensorboard.compat.notf", ModuleType("notf"))
+            tensorboard_without_tensorflow()
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(log_dir=str(run_dir))
