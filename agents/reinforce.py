@@ -40,6 +40,9 @@ class Reinforce(ActorCriticAgent):
         return EpisodeBuffer()
 
     def ready(self) -> bool:
+        # On an accelerator the count is a question that stalls the stream: ask every 16 steps.
+        if self.device.type != "cpu" and len(self.buffer) % 16:
+            return False
         return self.buffer.episodes >= self.config.episodes_per_update
 
     def collect_rollout(self) -> Rollout | None:

@@ -229,13 +229,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.alpha = alpha
         self.eps = eps
         self.tree = SumTree(self.capacity, self.device)
-        self.max_priority = 1.0
+        # a device tensor, so that updating it never waits for the device
+        self.max_priority = torch.ones((), dtype=torch.float64, device=self.device)
 
     def add(self, t: Transitions) -> Tensor | slice:
         index = super().add(t)
         if isinstance(index, slice):
             index = torch.arange(index.start, index.stop, device=self.device)
-        self.tree.update(index, torch.full(index.shape, self.max_priority, dtype=torch.float64))
+        self.tree.update(index, self.max_priority.expand(index.shape))
         return index
 
     def sample(self, batch_size: int, generator: torch.Generator, beta: float = 0.4) -> Batch:
@@ -253,7 +254,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def update_priorities(self, index: Tensor, td_error: Tensor) -> None:
         priority = (td_error.detach().abs().double() + self.eps) ** self.alpha
         self.tree.update(index, priority)
-        self.max_priority = max(self.max_priority, float(priority.max()))
+        self.max_priority = torch.maximum(self.max_priority, priority.max())
 
     def state_dict(self) -> dict:
         state = super().state_dict()
@@ -264,4 +265,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.tree.update(torch.arange(self.size, device=self.device), state["priority"])
-        self.max_priority = float(state["max_priority"])
+        self.max_priority = torch.as_tensor(
+            state["max_priority"], dtype=torch.float64, device=self.device
+        )

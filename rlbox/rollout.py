@@ -118,14 +118,22 @@ class EpisodeBuffer:
     def __init__(self) -> None:
         self.rows: dict[str, list[Tensor]] = {key: [] for key in self.FIELDS}
         self.used: Tensor | None = None  # [rows, N]: step already used in an update
-        self.episodes = 0
+        self.ended: Tensor | int = 0  # episodes ended since the last take, on the device
+
+    def __len__(self) -> int:
+        return len(self.rows["done"])
+
+    @property
+    def episodes(self) -> int:
+        """Episodes ended since the last `take` (a question to the device)."""
+        return int(self.ended)
 
     def add(self, obs: Tensor, action: Tensor, logprob: Tensor, value: Tensor, reward: Tensor,
             terminated: Tensor, done: Tensor, bootstrap: Tensor) -> None:  # fmt: skip
         values = (obs, action, logprob, value, reward, terminated, done, bootstrap)
         for key, v in zip(self.FIELDS, values, strict=True):
             self.rows[key].append(v)
-        self.episodes += int(done.sum())
+        self.ended = self.ended + done.sum()
 
     def take(self, gamma: float) -> Rollout | None:
         if self.episodes == 0:
@@ -152,7 +160,7 @@ class EpisodeBuffer:
         for key in self.FIELDS:
             self.rows[key] = self.rows[key][first_kept:]
         self.used = (complete | used)[first_kept:]
-        self.episodes = 0
+        self.ended = 0
         flat = mask.flatten()
         return Rollout(
             obs=data["obs"].flatten(0, 1)[flat],
