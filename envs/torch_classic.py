@@ -55,6 +55,8 @@ class TorchVectorEnv:
         self.elapsed = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self.generator = torch.Generator(self.device)
         self.returns = torch.zeros(num_envs, dtype=dtype, device=self.device)
+        # Which copies finished is a free question on the host, a stall of the stream elsewhere.
+        self.resets_on_host = self.device.type == "cpu"
 
     def reset(self, seed: int | None = None) -> Tensor:
         """Start every copy afresh; `seed` seeds the one generator all copies draw from."""
@@ -74,7 +76,7 @@ class TorchVectorEnv:
         episode_return, episode_length = self.returns + reward, self.elapsed
         self.returns = episode_return.masked_fill(done, 0.0)
         self.elapsed = episode_length.masked_fill(done, 0)
-        if self.device.type != "cpu":
+        if not self.resets_on_host:
             # no question to the host: fresh states for all copies, kept where a copy is done
             self.state = torch.where(done, self.initial_state(self.num_envs), self.state)
             obs = self.observe()

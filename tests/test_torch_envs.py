@@ -105,3 +105,39 @@ def test_agents_learn_a_probe_on_the_torch_backend(agent):
     assert type(learner.env).__name__ == "ActionObsReward"  # the torch twin, not Gymnasium's
     learner.learn(4_000)
     assert learner.act(torch.tensor([[-1.0], [1.0]])).tolist() == [0, 1]
+
+
+class HostQuestions(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts the operations that make the host wait for the device (item, bool, nonzero)."""
+
+    SYNCING = frozenset({"aten::_local_scalar_dense", "aten::nonzero", "aten::is_nonzero"})
+
+    def __init__(self):
+        super().__init__()
+        self.asked = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func._schema.name in self.SYNCING:
+            self.asked.append(func._schema.name)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "Pendulum-v1"])
+def test_device_resets_never_ask_the_host(env_id):
+    """The accelerator path (forced here on the CPU) steps and resets without a host sync and
+    keeps the contract: finished copies restart from an initial state, statistics add up."""
+    n, limit = 32, 20
+    env = TORCH_ENVS[env_id](n, max_episode_steps=limit)
+    env.resets_on_host = False
+    env.reset(seed=0)
+    actions = torch.as_tensor(np.stack([env.single_action_space.sample() for _ in range(n)]))
+    with HostQuestions() as questions:
+        steps = [env.step(actions) for _ in range(3 * limit)]
+    assert questions.asked == []
+    bounds = TORCH_ENVS[env_id](n).initial_state(10_000).abs().amax(1, keepdim=True)
+    for step in steps:
+        assert (step.episode_length[step.done] <= limit).all()
+        assert torch.equal(step.done, step.terminated | step.truncated)
+    last = steps[-1].done
+    assert (env.state[:, last].abs() <= bounds + 1e-12).all()  # restarted in an initial state
+    assert sum(int(s.done.sum()) for s in steps) >= 2 * n  # two whole episodes per copy at least
