@@ -41,7 +41,7 @@ class Reinforce(ActorCriticAgent):
 
     def ready(self) -> bool:
         # On an accelerator the count is a question that stalls the stream: ask every 16 steps.
-        if self.device.type != "cpu" and len(self.buffer) % 16:
+        if not self.asks_host and len(self.buffer) % 16:
             return False
         return self.buffer.episodes >= self.config.episodes_per_update
 

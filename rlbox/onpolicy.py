@@ -119,6 +119,8 @@ class ActorCriticAgent:
         action_dtype = torch.float32 if isinstance(action_space, spaces.Box) else torch.long
         self.buffer = self.make_buffer(obs_shape, flat_action_shape(action_space), action_dtype)
         self.loop = LoopState(seed=seed)
+        # Asking the device a question (bool, item) is free on the host, a stall elsewhere.
+        self.asks_host = self.device.type == "cpu"
         self.updates = 0
         self._noise_age = 0  # gSDE: steps since the noise weights were drawn in this rollout
         self._pending: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
@@ -173,7 +175,7 @@ class ActorCriticAgent:
         bootstrap = torch.zeros_like(value)
         # On the host, asking whether any copy was cut is free and usually spares a forward pass;
         # on an accelerator the question would stall the stream, so the value is always computed.
-        if step.truncated.device.type != "cpu" or bool(step.truncated.any()):
+        if not self.asks_host or bool(step.truncated.any()):
             final_value = self.net.value(self.normalize(step.final_obs))
             bootstrap = torch.where(step.truncated, final_value, bootstrap)
         self.buffer.add(norm_obs, raw_action, logprob, value, reward, step.terminated.float(),

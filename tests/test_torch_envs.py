@@ -141,3 +141,29 @@ def test_device_resets_never_ask_the_host(env_id):
     last = steps[-1].done
     assert (env.state[:, last].abs() <= bounds + 1e-12).all()  # restarted in an initial state
     assert sum(int(s.done.sum()) for s in steps) >= 2 * n  # two whole episodes per copy at least
+
+
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c", "reinforce"])
+def test_training_steps_never_ask_the_host_on_a_device(agent):
+    """The rollout loop as it runs on an accelerator (forced here on the CPU): acting, stepping
+    the torch env and storing what happened take no host sync; REINFORCE asks once in 16 steps
+    whether enough episodes have ended. Budgets keep every agent from learning meanwhile."""
+    from rlbox.runner import build_agent, prepare
+
+    not_yet = {"dqn": {"learning_starts": 10**6}, "ppo": {"n_steps": 1000},
+               "a2c": {"n_steps": 1000}, "reinforce": {"episodes_per_update": 10**6}}  # fmt: skip
+    overrides = {"backend": "torch", "device": "cpu", "num_envs": 8, **not_yet[agent]}
+    learner = build_agent(*prepare(agent, "CartPole-v1", overrides))
+    learner.env.resets_on_host = False
+    if hasattr(learner, "asks_host"):
+        learner.asks_host = False
+    learner.learn(8)  # the first reset and step
+    with HostQuestions() as questions:
+        for _ in range(64):  # the body of rlbox/loop.py's run_loop, without its end-of-chunk sums
+            action = learner.explore(learner.loop.obs, learner.env_steps)
+            step = learner.env.step(action)
+            learner.observe(learner.loop.obs, action, step)
+            learner.loop.obs = step.obs
+            learner.loop.env_steps += learner.env.num_envs
+            assert not learner.update(learner.env_steps)
+    assert len(questions.asked) == (4 if agent == "reinforce" else 0)
