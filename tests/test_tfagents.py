@@ -105,81 +105,119 @@ def test_adapter_specs_and_seeding():
     assert (float(box.minimum[0]), float(box.maximum[0])) == (-1.0, 1.0)
 
 
+def test_dqn_n_step_windows_with_a_truncation_inside_get_weight_zero():
+    from types import SimpleNamespace
+
+    from rlbox.agents.tfagents.dqn import TFADQN
+
+    owner = SimpleNamespace(config=SimpleNamespace(n_step_update=3))
+    first, mid, last = 0, 1, 2
+    # Windows of 4 time steps; `discount[:, t]` is the discount of time step t + 1.
+    step_type = np.array(
+        [
+            [mid, mid, mid, mid],  # no episode end: kept
+            [mid, last, first, mid],  # truncated at step 1: the return would run on, dropped
+            [mid, last, first, mid],  # terminated at step 1: discount 0 cuts it, kept
+            [mid, mid, mid, last],  # truncated at the last step: bootstraps there, kept
+            [last, first, mid, mid],  # a boundary first: TF-Agents masks it itself, kept
+            [mid, mid, last, first],  # truncated at step 2: dropped
+        ]
+    )
+    discount = np.array(
+        [
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [0, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+        ],
+        dtype=np.float32,
+    )
+    experience = SimpleNamespace(step_type=step_type, discount=discount)
+    weights = TFADQN.truncation_weights(owner, experience).numpy()
+    assert weights.tolist() == [1.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+
+
 # --- the agents --------------------------------------------------------------------------------
 
 
+# The probes' configs are tuned to learn in a few hundred steps: large learning rates, few
+# epochs (TF-Agents traces one graph per epoch of PPO) and small networks; most of a test's
+# time is TF tracing.
 @pytest.mark.parametrize(
     ("agent", "values"),
     [
-        ("tfa-dqn", {**OFF_POLICY, "target_update_period": 1, "learning_rate": 3e-3}),
         (
             "tfa-c51",
             {
                 **OFF_POLICY,
                 "target_update_period": 1,
-                "learning_rate": 3e-3,
+                "learning_rate": 1e-2,
                 "min_q_value": -2.0,
                 "max_q_value": 2.0,
             },
         ),
-        ("tfa-ppo", {**SMALL, "n_steps": 32, "num_epochs": 4, "learning_rate": 3e-3}),
-        ("tfa-reinforce", {**SMALL, "episodes_per_update": 16, "learning_rate": 1e-2}),
+        ("tfa-ppo", {**SMALL, "n_steps": 16, "num_epochs": 2, "learning_rate": 1e-2}),
+        ("tfa-reinforce", {**SMALL, "episodes_per_update": 16, "learning_rate": 3e-2}),
     ],
 )
 def test_agents_learn_a_probe(agent, values):
-    model = make(agent, "rlbox/ActionObsReward-v0", steps=1_500, **values)
-    model.learn(1_500)
+    model = make(agent, "rlbox/ActionObsReward-v0", steps=600, **values)
+    model.learn(600)
     obs = torch.tensor([[-1.0], [1.0]])
     assert model.act(obs).tolist() == [0, 1]
 
 
+def test_dqn_learns_continues_stops_at_the_budget_and_restores():
+    values = {**OFF_POLICY, "target_update_period": 1, "learning_rate": 1e-2}
+    model = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)
+    first = model.learn(200)
+    assert model.env_steps == 200
+    assert first["episodes"] == 200  # one-step episodes
+    assert first["updates"] == (200 - 100) // 4
+    model.learn(200)
+    assert model.env_steps == 400  # continued, not restarted
+    model.learn(10_000)
+    assert model.env_steps == 600  # the budget, not the request
+    assert model.learn(10)["episodes"] == 0.0
+    obs = torch.tensor([[-1.0], [1.0]])
+    assert model.act(obs).tolist() == [0, 1]  # learned the probe
+
+    state = model.state_dict()
+    assert any(name.endswith(".index") for name in state) and "checkpoint" in state
+    fresh = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)
+    fresh.load_state_dict(state)
+    assert fresh.env_steps == 600
+    assert int(fresh.train_step.numpy()) == int(model.train_step.numpy()) == (600 - 100) // 4
+    assert int(fresh.replay().buffer.num_frames()) == int(model.replay().buffer.num_frames())
+    assert torch.equal(fresh.act(obs), model.act(obs))
+
+
 def test_sac_learns_the_mean_of_a_box_action():
-    model = make("tfa-sac", "rlbox/TargetAction-v0", steps=2_000, learning_rate=3e-3, **OFF_POLICY)
-    model.learn(2_000)
+    model = make("tfa-sac", "rlbox/TargetAction-v0", steps=1_200, learning_rate=1e-2, **OFF_POLICY)
+    model.learn(1_200)
     action = model.act(torch.tensor([[-1.0], [1.0]]))
     assert action.shape == (2, 1)
     assert action[:, 0].tolist() == pytest.approx([-0.5, 0.5], abs=0.2)
 
 
-def test_learn_continues_stops_at_the_budget_and_restores():
-    model = make("tfa-dqn", "rlbox/ConstantReward-v0", steps=1_000, **OFF_POLICY)
-    first = model.learn(400)
-    assert model.env_steps == 400
-    assert first["episodes"] == 400 and first["train_return"] == 1.0
-    assert first["updates"] == (400 - 100) // 4
-    model.learn(400)
-    assert model.env_steps == 800  # continued, not restarted
-    model.learn(10_000)
-    assert model.env_steps == 1_000  # the budget, not the request
-    assert model.learn(10)["episodes"] == 0.0
-
-    state = model.state_dict()
-    assert any(name.endswith(".index") for name in state) and "checkpoint" in state
-    fresh = make("tfa-dqn", "rlbox/ConstantReward-v0", steps=1_000, **OFF_POLICY)
-    fresh.load_state_dict(state)
-    assert fresh.env_steps == 1_000
-    assert int(fresh.train_step.numpy()) == int(model.train_step.numpy()) == (1_000 - 100) // 4
-    assert int(fresh.replay().buffer.num_frames()) == int(model.replay().buffer.num_frames())
-    obs = torch.tensor([[0.0], [0.5]])
-    assert torch.equal(fresh.act(obs), model.act(obs))
-
-
 def test_run_checkpoints_evaluates_and_resumes(tmp_path):
-    values = {**QUIET, **OFF_POLICY, "checkpoint_every": 300, "log_every": 150}
-    result = rlbox.train("tfa-dqn", "rlbox/ActionReward-v0", steps=600, out=tmp_path,
+    values = {**QUIET, **OFF_POLICY, "checkpoint_every": 100, "log_every": 100}
+    result = rlbox.train("tfa-dqn", "rlbox/ActionReward-v0", steps=200, out=tmp_path,
                          overrides=values)  # fmt: skip
     run_dir = result.run_dir
-    assert 600 <= result.env_steps < 604
+    assert 200 <= result.env_steps < 204
     saved = checkpoint.list_checkpoints(run_dir / "checkpoints")
-    assert [p.name for p in saved] == ["step-300", "step-600"]
+    assert [p.name for p in saved] == ["step-100", "step-200"]
     # TF-Agents' own Checkpointer files, as they are, beside rlbox's metadata
     names = sorted(p.name for p in saved[-1].iterdir())
     assert "checkpoint" in names and any(n.endswith(".index") for n in names)
     assert (run_dir / "metrics.csv").read_text().splitlines()[0].startswith("step,")
     evaluated, used = evaluate_run(run_dir, episodes=4)
-    assert used.name == "step-600" and evaluated.mean == pytest.approx(result.eval_return_mean)
-    resumed = resume(run_dir, steps=900)
-    assert 900 <= resumed.env_steps < 904
+    assert used.name == "step-200" and evaluated.mean == pytest.approx(result.eval_return_mean)
+    resumed = resume(run_dir, steps=300)
+    assert 300 <= resumed.env_steps < 304
 
 
 # --- errors and imports ------------------------------------------------------------------------
@@ -232,8 +270,8 @@ def test_rlbox_and_own_agents_do_not_import_tensorflow():
 def test_compare_runs_the_three_dqn_baselines(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "rlbox.cli", "compare", "dqn", "sb3-dqn", "tfa-dqn",
-         "--env", "rlbox/ActionReward-v0", "--seeds", "1", "--steps", "300", "--jobs", "2",
-         "--set", "learning_starts=100", "--set", "eval_every=300", "--set", "eval_episodes=2",
+         "--env", "rlbox/ActionReward-v0", "--seeds", "1", "--steps", "100", "--jobs", "2",
+         "--set", "learning_starts=50", "--set", "eval_every=100", "--set", "eval_episodes=2",
          "--set", "final_eval_episodes=2", "--out", str(tmp_path / "cmp")],
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip

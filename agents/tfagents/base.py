@@ -274,7 +274,13 @@ class ReplayLoop:
     driver, random actions for `learning_starts` steps, then `gradient_steps` updates every
     `train_freq` env steps on minibatches of `n_step + 1` consecutive steps."""
 
-    def __init__(self, owner: TFAgentsAgent, config: TFAOffPolicyConfig, n_step: int = 1) -> None:
+    def __init__(
+        self,
+        owner: TFAgentsAgent,
+        config: TFAOffPolicyConfig,
+        n_step: int = 1,
+        weights: Any = None,
+    ) -> None:
         import tensorflow as tf
         from tf_agents.policies import random_tf_policy
         from tf_agents.replay_buffers import tf_uniform_replay_buffer
@@ -295,7 +301,10 @@ class ReplayLoop:
         self.n_step = n_step
         self._iterator = None
         self.since_update = 0  # env steps since the last round of updates
-        self.train = tf.function(agent.train)
+        # `weights(experience)`: per-sample weights of the loss (DQN drops some n-step windows)
+        self.train = tf.function(
+            agent.train if weights is None else lambda xp: agent.train(xp, weights=weights(xp))
+        )
 
     def sample(self) -> Any:
         if self._iterator is None:

@@ -5,13 +5,15 @@ TF-Agents' DqnAgent / DdqnAgent / CategoricalDqnAgent train unchanged on TF-Agen
 buffer; rlbox adds the budget, a linear epsilon schedule over the run (DqnAgent takes epsilon as
 a callable, read at every action) and the checkpoints. TF-Agents' targets use the discount of
 the next time step, so they bootstrap after a time-limit truncation (discount 1) and not after a
-termination (discount 0).
+termination (discount 0). With `n_step_update` > 1 a termination inside the window cuts the
+return (its discount is 0), but a truncation does not: TF-Agents would sum on into the next
+episode, so those windows get weight 0 in the loss (`truncation_weights`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from gymnasium import spaces
 
@@ -28,6 +30,9 @@ from rlbox.config import check, param
 @dataclass(frozen=True)
 class TFADQNConfig(TFAOffPolicyConfig):
     double: bool = param(False, "Double DQN (TF-Agents' DdqnAgent).")
+    lr_schedule: Literal["constant", "linear"] = param(
+        "constant", "'linear' decays the learning rate to 0 over the budget."
+    )
     n_step_update: int = param(1, "Steps of the n-step TD target.")
     target_update_period: int = param(5, "Gradient steps between target network updates.")
     target_update_tau: float = param(0.05, "Polyak coefficient of the target update (1: copy).")
@@ -68,6 +73,7 @@ class TFADQN(TFAgentsAgent):
 
         c: TFADQNConfig = self.config
         self.epsilon = tf.Variable(self.epsilon_at(0), dtype=tf.float32, trainable=False)
+        self.adam = self.optimizer()
         agent = self.make_agent(c)
         self.loop = None  # built after agent.initialize(), in `replay`
         return agent
@@ -82,7 +88,7 @@ class TFADQN(TFAgentsAgent):
         )  # fmt: skip
         cls = dqn_agent.DdqnAgent if c.double else dqn_agent.DqnAgent
         return cls(self.time_step_spec, self.action_spec, q_network=network,
-                   optimizer=self.optimizer(), **self.common_kwargs(c))  # fmt: skip
+                   optimizer=self.adam, **self.common_kwargs(c))  # fmt: skip
 
     def common_kwargs(self, c: TFADQNConfig) -> dict[str, Any]:
         return {
@@ -103,19 +109,46 @@ class TFADQN(TFAgentsAgent):
             c.exploration_final_eps - c.exploration_initial_eps
         )
 
+    def learning_rate_at(self, step: int) -> float:
+        c: TFADQNConfig = self.config
+        if c.lr_schedule == "linear":
+            return c.learning_rate * max(0.0, 1.0 - step / self.budget)
+        return c.learning_rate
+
+    def truncation_weights(self, experience: Any) -> Any:
+        """Weight 0 for an n-step window with a truncation before its last step, else 1.
+
+        Time step k of the window is LAST at `step_type[:, k]`; its discount is stored with
+        the step before, at `discount[:, k - 1]` (TF-Agents' Trajectory layout)."""
+        import tensorflow as tf
+        from tf_agents.trajectories import time_step as ts
+
+        n = self.config.n_step_update
+        inner_last = tf.equal(experience.step_type[:, 1:n], ts.StepType.LAST)
+        truncated = tf.logical_and(inner_last, experience.discount[:, : n - 1] > 0)
+        return 1.0 - tf.cast(tf.reduce_any(truncated, axis=1), tf.float32)
+
     def replay(self) -> ReplayLoop:
         if self.loop is None:
-            self.loop = ReplayLoop(self, self.config, n_step=self.config.n_step_update)
+            n = self.config.n_step_update
+            weights = self.truncation_weights if n > 1 else None
+            self.loop = ReplayLoop(self, self.config, n_step=n, weights=weights)
         return self.loop
+
+    def before_update(self) -> None:
+        self.epsilon.assign(self.epsilon_at(self.env_steps))
+        self.adam.learning_rate = self.learning_rate_at(self.env_steps)
 
     def sampling_policy(self) -> Any:
         return self.agent.collect_policy
 
     def train_until(self, target: int) -> dict[str, float]:
-        done = self.replay().run(
-            target, before_update=lambda: self.epsilon.assign(self.epsilon_at(self.env_steps))
-        )
-        return {**loss_metrics(done["losses"]), "epsilon": float(self.epsilon.numpy())}
+        done = self.replay().run(target, before_update=self.before_update)
+        return {
+            **loss_metrics(done["losses"]),
+            "epsilon": float(self.epsilon.numpy()),
+            "learning_rate": self.learning_rate_at(self.env_steps),
+        }
 
     def trackables(self) -> dict[str, Any]:
         return {**super().trackables(), "replay_buffer": self.replay().buffer}
@@ -143,6 +176,6 @@ class TFAC51(TFADQN):
         )  # fmt: skip
         return categorical_dqn_agent.CategoricalDqnAgent(
             self.time_step_spec, self.action_spec, categorical_q_network=network,
-            optimizer=self.optimizer(), min_q_value=c.min_q_value, max_q_value=c.max_q_value,
+            optimizer=self.adam, min_q_value=c.min_q_value, max_q_value=c.max_q_value,
             **self.common_kwargs(c),
         )  # fmt: skip
