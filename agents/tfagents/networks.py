@@ -39,3 +39,25 @@ class CategoricalHead(network.DistributionNetwork):
     def call(self, inputs: Any, outer_rank: int, training: bool = False, mask: Any = None):
         logits = self._logits(tf.cast(inputs, tf.float32), training=training)
         return tfp.distributions.Categorical(logits=logits, dtype=self._sample_spec.dtype), ()
+
+
+def actor_and_value(agent: Any, with_value: bool = True) -> tuple[Any, Any]:
+    """The actor distribution network and value network of the on-policy `tfa-*` agents
+    (REINFORCE, PPO), both with the config's hidden layers and activation."""
+    from tf_agents.networks import actor_distribution_network, value_network
+
+    from rlbox.agents.tfagents.base import activation_fn
+
+    c = agent.config
+    observation_spec = agent.time_step_spec.observation
+    activation = activation_fn(c.activation)
+    actor = actor_distribution_network.ActorDistributionNetwork(
+        observation_spec, agent.action_spec, fc_layer_params=c.fc_layer_params,
+        activation_fn=activation, discrete_projection_net=CategoricalHead,
+    )  # fmt: skip
+    if not with_value:
+        return actor, None
+    value = value_network.ValueNetwork(
+        observation_spec, fc_layer_params=c.fc_layer_params, activation_fn=activation
+    )
+    return actor, value

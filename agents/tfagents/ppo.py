@@ -18,7 +18,6 @@ from rlbox.agents.tfagents.base import (
     RolloutLoop,
     TFAConfig,
     TFAgentsAgent,
-    activation_fn,
     loss_metrics,
 )
 from rlbox.config import check, param
@@ -55,20 +54,11 @@ class TFAPPO(TFAgentsAgent):
 
     def build(self) -> Any:
         from tf_agents.agents.ppo import ppo_clip_agent
-        from tf_agents.networks import actor_distribution_network, value_network
 
-        from rlbox.agents.tfagents.networks import CategoricalHead
+        from rlbox.agents.tfagents.networks import actor_and_value
 
         c: TFAPPOConfig = self.config
-        observation_spec = self.time_step_spec.observation
-        activation = activation_fn(c.activation)
-        actor = actor_distribution_network.ActorDistributionNetwork(
-            observation_spec, self.action_spec, fc_layer_params=c.fc_layer_params,
-            activation_fn=activation, discrete_projection_net=CategoricalHead,
-        )  # fmt: skip
-        value = value_network.ValueNetwork(
-            observation_spec, fc_layer_params=c.fc_layer_params, activation_fn=activation
-        )
+        actor, value = actor_and_value(self)
         self.adam = self.optimizer()
         self.loop = None
         return ppo_clip_agent.PPOClipAgent(
