@@ -155,17 +155,18 @@ def main() -> None:
 
     overrides = {"backend": args.backend, **parse_overrides(args.set)}
     print(f"rlbox ppo {overrides} vs SB3 PPO (RL Zoo), eval every {args.eval_every} steps")
-    print(f"{'seed':>4} {'rlbox s':>8} {'steps':>7} {'sb3 s':>8} {'steps':>7} {'ratio':>6}")
+    columns = f"{'s':>6} {'steps':>7} {'steps/s':>8}"
+    print(f"{'seed':>4} rlbox {columns}   sb3 {columns} {'ratio':>6}")
     ratios = []
     for seed in range(args.seeds):
         ours = in_fresh_process(rlbox_time_to_solve, seed, args.eval_every, args.budget, overrides)
         theirs = in_fresh_process(sb3_time_to_solve, seed, args.eval_every, 100_000)
         ratio = theirs[0] / ours[0]
         ratios.append(ratio)
-        print(
-            f"{seed:>4} {ours[0]:8.2f} {ours[1]:>7} {theirs[0]:8.2f} {theirs[1]:>7} {ratio:6.2f}",
-            flush=True,
-        )
+        ours_text, theirs_text = (
+            f"{s:6.2f} {n:>7} {n / s:8.0f}" for s, n in (ours, theirs)
+        )  # training steps up to the solving evaluation, per training second
+        print(f"{seed:>4}       {ours_text}       {theirs_text} {ratio:6.2f}", flush=True)
     print(f"median speed-up sb3 time / rlbox time: {statistics.median(ratios):.2f}")
     if args.end_to_end:
         end_to_end(args.seeds, args.backend, args.set)
