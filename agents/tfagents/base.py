@@ -142,6 +142,14 @@ class TFAgentsAgent:
 
         return tf.keras.optimizers.Adam(learning_rate=learning_rate or self.config.learning_rate)
 
+    def learning_rate_at(self, step: int) -> float:
+        """The config's learning rate, decayed linearly to 0 over the budget where the config
+        has `lr_schedule: linear` (tfa-dqn, tfa-ppo)."""
+        c = self.config
+        if getattr(c, "lr_schedule", "constant") == "linear":
+            return c.learning_rate * max(0.0, 1.0 - step / self.budget)
+        return c.learning_rate
+
     @property
     def env_steps(self) -> int:
         return self._steps_before + self.envs.steps

@@ -109,12 +109,6 @@ class TFADQN(TFAgentsAgent):
             c.exploration_final_eps - c.exploration_initial_eps
         )
 
-    def learning_rate_at(self, step: int) -> float:
-        c: TFADQNConfig = self.config
-        if c.lr_schedule == "linear":
-            return c.learning_rate * max(0.0, 1.0 - step / self.budget)
-        return c.learning_rate
-
     def truncation_weights(self, experience: Any) -> Any:
         """Weight 0 for an n-step window with a truncation before its last step, else 1.
 

@@ -77,20 +77,14 @@ class TFAPPO(TFAgentsAgent):
             self.loop = RolloutLoop(self)
         return self.loop
 
-    def learning_rate_now(self) -> float:
-        c: TFAPPOConfig = self.config
-        if c.lr_schedule == "linear":
-            return c.learning_rate * max(0.0, 1.0 - self.env_steps / self.budget)
-        return c.learning_rate
-
     def train_until(self, target: int) -> dict[str, float]:
         loop, size = self.rollouts(), self.config.n_steps * self.py_env.batch_size
         losses = []
         while self.env_steps < target:
             loop.collect(max_steps=min(size - loop.steps, target - self.env_steps))
             if loop.steps >= size:
-                self.adam.learning_rate = self.learning_rate_now()
+                self.adam.learning_rate = self.learning_rate_at(self.env_steps)
                 losses.append(loop.train_on_rollout())
         metrics = loss_metrics(losses)
-        metrics["learning_rate"] = self.learning_rate_now()
+        metrics["learning_rate"] = self.learning_rate_at(self.env_steps)
         return metrics
