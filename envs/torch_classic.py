@@ -246,10 +246,11 @@ class MountainCar(TorchVectorEnv):
 
 
 class MountainCarContinuous(MountainCar):
-    """MountainCarContinuous-v0: a force in [-1, 1]; +100 at the goal, -0.1 force^2 a step.
+    """MountainCarContinuous-v0: a force in [-1, 1]; +100 at the goal, -0.1 action^2 a step.
 
     Gymnasium keeps this env's state in float32 and computes the hill's pull in float64 before
-    rounding it; so does this one.
+    rounding it; so does this one. Its penalty is on the action as given, before the clip to
+    [-1, 1], so that an action beyond the bounds costs more and buys no more force.
     """
 
     env_id = "MountainCarContinuous-v0"
@@ -262,13 +263,14 @@ class MountainCarContinuous(MountainCar):
 
     def dynamics(self, actions: Tensor) -> tuple[Tensor, Tensor]:
         position, velocity = self.state
-        force = actions.reshape(self.num_envs).float().clamp(-1.0, 1.0)
+        action = actions.reshape(self.num_envs).float()
+        force = action.clamp(-1.0, 1.0)
         pull = (0.0025 * torch.cos(3 * position.double())).to(self.dtype)
         velocity.add_(force * self.power - pull).clamp_(-self.max_speed, self.max_speed)
         position.add_(velocity).clamp_(self.min_position, self.max_position)
         velocity.masked_fill_((position == self.min_position) & (velocity < 0), 0.0)
         terminated = (position >= self.goal_position) & (velocity >= 0)
-        reward = 100.0 * terminated - 0.1 * force.double().square()
+        reward = 100.0 * terminated - 0.1 * action.double().square()
         return reward, terminated
 
 

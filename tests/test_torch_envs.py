@@ -1,5 +1,7 @@
 """Torch-native envs against Gymnasium's: the same dynamics, rewards, ends and time limits."""
 
+import math
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -9,23 +11,36 @@ from rlbox.envs import PROBES
 from rlbox.envs.torch_classic import TORCH_ENVS
 
 
-def copy_state(torch_env, i, gym_env):
+def gym_state(gym_env):
     unwrapped = gym_env.unwrapped
-    state = np.asarray(getattr(unwrapped, "state", [getattr(unwrapped, "_value", 0.0)]), np.float64)
-    torch_env.state[:, i] = torch.as_tensor(state, dtype=torch_env.dtype)
+    return np.asarray(getattr(unwrapped, "state", [getattr(unwrapped, "_value", 0.0)]), np.float64)
+
+
+def reset_state(gym_env, seed):
+    gym_env.reset(seed=seed)
+    return gym_state(gym_env)
+
+
+def copy_state(torch_env, i, gym_env):
+    torch_env.state[:, i] = torch.as_tensor(gym_state(gym_env), dtype=torch_env.dtype)
 
 
 def choose(env_id, reference, i):
     """Random actions; on copies 0 and 1 of the mountain cars and Acrobot, a push along the
-    velocity (which pumps energy and reaches the goal), so that terminations are compared too."""
+    velocity (which pumps energy and reaches the goal), so that terminations are compared too.
+    Box actions go out of bounds on copies 1 to 3 (up to 3 times the bound), as a Gaussian
+    policy's do: the envs clip them for the dynamics, and some penalise the raw action."""
+    space = reference.action_space
     if env_id.startswith("MountainCar") and i < 2:
         forward = reference.unwrapped.state[1] >= 0
         if env_id == "MountainCar-v0":
             return 2 if forward else 0
-        return np.array([1.0 if forward else -1.0], dtype=np.float32)
+        return np.array([(1.0 if forward else -1.0) * (1 + i)], dtype=np.float32)
     if env_id == "Acrobot-v1" and i < 2:
         return 2 if reference.unwrapped.state[3] > 0 else 0
-    return reference.action_space.sample()
+    if isinstance(space, gym.spaces.Box) and i >= 1:
+        return (space.sample() * 3).astype(np.float32)
+    return space.sample()
 
 
 # (env id, time limit, whether terminations and truncations must occur in the 1000 steps);
@@ -77,6 +92,42 @@ def test_spaces_match_gymnasium(env_id):
     assert env.single_observation_space == reference.observation_space
     assert env.single_action_space == reference.action_space
     assert env.max_episode_steps == reference.spec.max_episode_steps
+
+
+# Gymnasium's documented initial states: each state variable uniform in [low, high]
+UNIFORM_STARTS = {
+    "CartPole-v1": [(-0.05, 0.05)] * 4,
+    "Pendulum-v1": [(-math.pi, math.pi), (-1.0, 1.0)],
+    "MountainCar-v0": [(-0.6, -0.4), (0.0, 0.0)],
+    "MountainCarContinuous-v0": [(-0.6, -0.4), (0.0, 0.0)],
+    "Acrobot-v1": [(-0.1, 0.1)] * 4,
+}
+
+
+@pytest.mark.parametrize("env_id", sorted(TORCH_ENVS))
+def test_initial_states_are_distributed_as_gymnasium(env_id):
+    """10,000 initial states of the twin against the documented ranges and 2,000 resets of
+    Gymnasium's env: the same support, and means and spreads that agree within sampling noise
+    (about 0.3% of the range for the twin, 1.5% for the reference). The probes start at 0, or at
+    -1 or +1 with even odds."""
+    env = TORCH_ENVS[env_id](10_000)
+    env.reset(seed=0)
+    twin = env.state.T.numpy()
+    reference = gym.make(env_id)
+    ref = np.stack([reset_state(reference, seed) for seed in range(2_000)])
+    if env_id not in UNIFORM_STARTS:
+        assert set(np.unique(twin)) == set(np.unique(ref)) <= {-1.0, 0.0, 1.0}
+        assert abs(twin.mean() - ref.mean()) < 0.1 and abs(twin.mean()) < 0.03
+        return
+    low, high = np.array(UNIFORM_STARTS[env_id]).T
+    width = high - low
+    for draws in (twin, ref):
+        assert (draws >= low - 1e-6).all() and (draws <= high + 1e-6).all()
+    assert (twin.min(0) - low <= 0.01 * width).all() and (high - twin.max(0) <= 0.01 * width).all()
+    assert (np.abs(twin.mean(0) - (low + high) / 2) <= 0.01 * width).all()
+    assert (np.abs(twin.std(0) - width / math.sqrt(12)) <= 0.01 * width).all()
+    assert (np.abs(twin.mean(0) - ref.mean(0)) <= 0.05 * width).all()
+    assert (np.abs(twin.std(0) - ref.std(0)) <= 0.05 * width).all()
 
 
 def test_autoreset_episode_statistics_and_seeding():
