@@ -6,7 +6,7 @@ double DQN (van Hasselt et al., 2016), dueling heads (Wang et al., 2016), n-step
 (Schaul et al., 2016).
 
     for each vector step:
-        a = epsilon-greedy(Q(s))                     explore()
+        a = uniform before learning_starts, else epsilon-greedy(Q(s))   explore()
         store (s, a, r, s', done) as n-step          observe()
         every train_freq steps, gradient_steps x:    update()
             y = R + gamma^m * (1 - terminated) * Q_target(s', argmax Q(s'))   (double)
@@ -28,26 +28,36 @@ from torch import Tensor
 from rlbox.buffers import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
 from rlbox.config import check, param
 from rlbox.envs.base import Step, VectorEnv
+from rlbox.errors import ConfigError
 from rlbox.loop import LoopState, run_loop
 from rlbox.nn import MLP, QNetwork, soft_update
-from rlbox.schedules import linear
+from rlbox.rng import Generators, seeded_init
+from rlbox.schedules import Linear, decay
 
 
 @dataclass(frozen=True)
 class DQNConfig:
     lr: float = param(1e-3, "Adam learning rate.")
     lr_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays the learning rate to 0 at the end of the budget."
+        "constant", "'linear' decays the learning rate to 0 over the schedule horizon."
     )
     batch_size: int = param(64, "Transitions per gradient step.")
     buffer_size: int = param(100_000, "Replay capacity in transitions.")
-    learning_starts: int = param(1_000, "Environment steps of random play before learning.")
+    learning_starts: int = param(
+        1_000, "Environment steps of uniformly random play before learning."
+    )
     gamma: float = param(0.99, "Discount factor.")
-    train_freq: int = param(4, "Environment steps between two rounds of gradient steps.")
+    train_freq: int = param(
+        4, "Env steps, summed over the vector's copies, between two rounds of gradient steps."
+    )
     gradient_steps: int = param(1, "Gradient steps per round.")
-    target_update_interval: int = param(1_000, "Environment steps between target updates.")
+    target_update_interval: int = param(
+        1_000, "Env steps, summed over copies, between target updates."
+    )
     tau: float = param(1.0, "Target update coefficient: 1 copies, < 1 is Polyak averaging.")
-    exploration_fraction: float = param(0.1, "Fraction of the budget over which epsilon decays.")
+    exploration_fraction: float = param(
+        0.1, "Fraction of the schedule horizon over which epsilon decays."
+    )
     exploration_initial_eps: float = param(1.0, "Epsilon at the start.")
     exploration_final_eps: float = param(0.05, "Epsilon after the decay.")
     max_grad_norm: float = param(10.0, "Clip the gradient's global norm to this.")
@@ -58,7 +68,9 @@ class DQNConfig:
     n_step: int = param(1, "Steps of reward summed before bootstrapping.")
     prioritized: bool = param(False, "Prioritized replay (proportional).")
     per_alpha: float = param(0.6, "How strongly priorities skew sampling (0 = uniform).")
-    per_beta: float = param(0.4, "Initial importance-weight exponent, annealed to 1.")
+    per_beta: float = param(
+        0.4, "Initial importance-weight exponent, annealed to 1 over the schedule horizon."
+    )
     per_eps: float = param(1e-6, "Added to |TD error| so no transition has zero priority.")
 
     def __post_init__(self) -> None:
@@ -66,6 +78,11 @@ class DQNConfig:
         for key in ("batch_size", "buffer_size", "train_freq", "gradient_steps", "n_step"):
             check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
         check(self.target_update_interval >= 1, "target_update_interval", "must be >= 1")
+        check(
+            self.batch_size <= self.buffer_size,
+            "batch_size",
+            f"{self.batch_size} is more than buffer_size {self.buffer_size} can ever hold",
+        )
         check(self.learning_starts >= 0, "learning_starts", "must be >= 0")
         check(0.0 <= self.gamma <= 1.0, "gamma", f"must be in [0, 1], got {self.gamma}")
         check(0.0 < self.tau <= 1.0, "tau", f"must be in (0, 1], got {self.tau}")
@@ -109,23 +126,34 @@ class DQN:
     action_spaces = (spaces.Discrete,)
 
     def __init__(
-        self, env: VectorEnv, config: DQNConfig, *, device: torch.device, seed: int, budget: int
+        self, env: VectorEnv, config: DQNConfig, *, device: torch.device, seed: int, horizon: int
     ) -> None:
+        if env.num_envs > config.buffer_size:
+            raise ConfigError(
+                f"invalid value for 'buffer_size': {config.buffer_size} is less than one vector "
+                f"step of num_envs={env.num_envs} transitions"
+            )
         self.env = env
         self.config = config
         self.device = torch.device(device)
-        self.budget = budget
         self.n_actions = int(env.single_action_space.n)
         obs_space = env.single_observation_space
+        c = config
+        self.epsilon = Linear(
+            c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction * horizon
+        )
+        self.lr = decay(c.lr_schedule, c.lr, horizon)
+        self.per_beta = Linear(c.per_beta, 1.0, horizon)
 
-        torch.manual_seed(seed)
-        backbone = MLP(obs_space.shape, config.hidden_sizes)
-        self.q = QNetwork(backbone, self.n_actions, config.dueling).to(self.device)
+        with seeded_init(seed):
+            backbone = MLP(obs_space.shape, config.hidden_sizes)
+            self.q = QNetwork(backbone, self.n_actions, config.dueling).to(self.device)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
         # fused: one kernel for the whole update instead of one loop per parameter tensor
         self.parameters = list(self.q.parameters())
         self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
-        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.rng = Generators(seed, self.device)
+        self.generator = self.rng.device  # replay sampling and exploration draw on the device
 
         obs_dtype = torch.as_tensor(obs_space.sample()).dtype
         buffer_args = (config.buffer_size, obs_space.shape, obs_dtype, (), torch.long, self.device)
@@ -157,13 +185,6 @@ class DQN:
 
     # --- the shared loop's hooks -------------------------------------------------------------
 
-    def epsilon(self, env_steps: int) -> float:
-        c = self.config
-        progress = env_steps / self.budget
-        return linear(
-            c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction, progress
-        )
-
     @torch.no_grad()
     def explore(self, obs: Tensor, env_steps: int) -> Tensor:
         n = obs.shape[0]
@@ -171,7 +192,9 @@ class DQN:
             self.n_actions, (n,), generator=self.generator, device=self.device
         )
         epsilon = self.epsilon(env_steps)
-        if epsilon >= 1.0:
+        # Before learning starts the replay is filled by uniformly random play (Mnih et al.,
+        # 2015; SB3), whatever epsilon the schedule has reached.
+        if env_steps < self.config.learning_starts or epsilon >= 1.0:
             return random_action
         greedy = self.q(obs).argmax(dim=1)
         explore = torch.rand(n, generator=self.generator, device=self.device) < epsilon
@@ -192,14 +215,12 @@ class DQN:
         if rounds == 0:
             return None
 
-        progress = min(1.0, env_steps / self.budget)
-        if c.lr_schedule == "linear":
-            for group in self.optimizer.param_groups:
-                group["lr"] = c.lr * (1.0 - progress)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr(env_steps)
         n = rounds * c.gradient_steps
         loss_sum = q_sum = 0.0
         for _ in range(n):
-            loss, q_mean = self.gradient_step(beta=c.per_beta + (1.0 - c.per_beta) * progress)
+            loss, q_mean = self.gradient_step(beta=self.per_beta(env_steps))
             loss_sum = loss_sum + loss
             q_sum = q_sum + q_mean
 
@@ -242,14 +263,16 @@ class DQN:
     # --- checkpoints ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything a resume needs; the replay (under "buffer") is what evaluation does not."""
         return {
             "q": self.q.state_dict(),
             "q_target": self.q_target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
-            "generator": self.generator.get_state(),
+            "n_step": self.n_step.state_dict(),
+            "rng": self.rng.state_dict(),
+            "loop": self.loop.state_dict(self.env),
             "counters": {
-                "env_steps": self.loop.env_steps,
                 "train_rounds": self.train_rounds,
                 "target_updates": self.target_updates,
                 "gradient_steps": self.gradient_steps,
@@ -260,11 +283,12 @@ class DQN:
         self.q.load_state_dict(state["q"])
         self.q_target.load_state_dict(state["q_target"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.buffer.load_state_dict(state["buffer"])
-        self.generator.set_state(state["generator"].cpu())
+        if "buffer" in state:  # a checkpoint for evaluation (best/) has none
+            self.buffer.load_state_dict(state["buffer"])
+        self.n_step.load_state_dict(state["n_step"], self.device)
+        self.rng.load_state_dict(state["rng"])
+        self.loop.load_state_dict(state["loop"], self.env)
         counters = state["counters"]
-        self.loop.env_steps = int(counters["env_steps"])
-        self.loop.obs = None
         self.train_rounds = int(counters["train_rounds"])
         self.target_updates = int(counters["target_updates"])
         self.gradient_steps = int(counters["gradient_steps"])

@@ -23,6 +23,7 @@ from torch import Tensor
 from rlbox.config import check, param
 from rlbox.onpolicy import ActorCriticAgent, ActorCriticConfig
 from rlbox.rollout import Rollout
+from rlbox.schedules import decay
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class PPOConfig(ActorCriticConfig):
     batch_size: int = param(64, "Minibatch size (transitions).")
     clip_range: float = param(0.2, "Clip the probability ratio to [1 - c, 1 + c].")
     clip_range_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays clip_range to 0 over the budget."
+        "constant", "'linear' decays clip_range to 0 over the schedule horizon."
     )
     clip_range_vf: float = param(0.0, "Clip value updates to this distance (0: no clipping).")
     normalize_advantage: bool = param(True, "Normalise advantages per minibatch.")
@@ -58,12 +59,16 @@ def ppo_policy_loss(logprob: Tensor, old_logprob: Tensor, advantage: Tensor, cli
 
 
 def ppo_value_loss(value: Tensor, old_value: Tensor, returns: Tensor, clip: float) -> Tensor:
-    """0.5 (V - R)^2, or its pessimistic clipped version when clip > 0."""
+    """(V - R)^2, or its pessimistic clipped version when clip > 0.
+
+    The plain squared error, as SB3's (and the RL Zoo's) PPO: so `vf_coef` means what it means
+    there. (The paper's eq. 9 and CleanRL scale it by 0.5.)
+    """
     loss = (value - returns).square()
     if clip > 0:
         clipped = old_value + torch.clamp(value - old_value, -clip, clip)
         loss = torch.max(loss, (clipped - returns).square())
-    return 0.5 * loss.mean()
+    return loss.mean()
 
 
 class PPO(ActorCriticAgent):
@@ -73,9 +78,7 @@ class PPO(ActorCriticAgent):
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
         c: PPOConfig = self.config
-        clip = c.clip_range
-        if c.clip_range_schedule == "linear":
-            clip *= max(0.0, 1.0 - self.env_steps / self.budget)
+        clip = decay(c.clip_range_schedule, c.clip_range, self.horizon)(self.env_steps)
         n = rollout.advantage.shape[0]
         totals = torch.zeros(5, device=self.device)  # pg, value, entropy, approx KL, clipped
         steps = 0
@@ -111,7 +114,8 @@ class PPO(ActorCriticAgent):
         if self.config.batch_size >= n:
             yield rollout
             return
-        for index in torch.randperm(n, device=self.device).split(self.config.batch_size):
+        order = torch.randperm(n, generator=self.rng.device, device=self.device)
+        for index in order.split(self.config.batch_size):
             yield rollout.select(index)
 
 

@@ -37,7 +37,7 @@ class Reinforce(ActorCriticAgent):
     config_class = ReinforceConfig
 
     def make_buffer(self, *_: object) -> EpisodeBuffer:
-        return EpisodeBuffer()
+        return EpisodeBuffer(self.device)
 
     def ready(self) -> bool:
         # On an accelerator the count is a question that stalls the stream: ask every 16 steps.

@@ -96,15 +96,27 @@ class NStepFolder:
             discount=discount,
         )
 
+    def state_dict(self) -> dict:
+        """The steps of the open windows: without them a resume would drop n - 1 transitions."""
+        return {"pushed": self.pushed, "ring": dict(self._ring)}
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.pushed = int(state["pushed"])
+        self._ring = {key: value.to(device) for key, value in state["ring"].items()}
+        if self._ring:
+            self._index(device, self._ring["reward"].shape[1])
+
     def _allocate(self, fields: dict[str, Tensor]) -> None:
         for key, value in fields.items():
             self._ring[key] = torch.zeros(
                 (self.n, *value.shape), dtype=value.dtype, device=value.device
             )
-        device = fields["reward"].device
+        self._index(fields["reward"].device, fields["reward"].shape[0])
+
+    def _index(self, device: torch.device, copies: int) -> None:
         self._order = [torch.arange(i, i + self.n, device=device) % self.n for i in range(self.n)]
         self._powers = self.gamma ** torch.arange(self.n, dtype=torch.float32, device=device)
-        self._copies = torch.arange(fields["reward"].shape[0], device=device)
+        self._copies = torch.arange(copies, device=device)
 
 
 class ReplayBuffer:

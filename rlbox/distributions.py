@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from gymnasium import spaces
@@ -29,8 +30,8 @@ class Categorical:
     def __init__(self, logits: Tensor) -> None:
         self.log_probs = logits.log_softmax(-1)
 
-    def sample(self) -> Tensor:
-        return torch.multinomial(self.log_probs.exp(), 1).squeeze(-1)
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        return torch.multinomial(self.log_probs.exp(), 1, generator=generator).squeeze(-1)
 
     def log_prob(self, action: Tensor) -> Tensor:
         return self.log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
@@ -53,8 +54,8 @@ class MultiCategorical:
     def __init__(self, logits: list[Tensor]) -> None:
         self.parts = [Categorical(lg) for lg in logits]
 
-    def sample(self) -> Tensor:
-        return torch.stack([p.sample() for p in self.parts], dim=-1)
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        return torch.stack([p.sample(generator) for p in self.parts], dim=-1)
 
     def log_prob(self, action: Tensor) -> Tensor:
         return sum(p.log_prob(action[..., i]) for i, p in enumerate(self.parts))
@@ -75,16 +76,22 @@ class DiagGaussian:
     """
 
     def __init__(
-        self, mean: Tensor, log_std: Tensor, noise: Callable[[], Tensor] | None = None
+        self,
+        mean: Tensor,
+        log_std: Tensor,
+        noise: Callable[[torch.Generator | None], Tensor] | None = None,
     ) -> None:
         self.mean = mean
         self.log_std = log_std.expand_as(mean)
         self.noise = noise
 
-    def sample(self) -> Tensor:
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
         if self.noise is not None:
-            return self.mean + self.noise()
-        return self.mean + self.log_std.exp() * torch.randn_like(self.mean)
+            return self.mean + self.noise(generator)
+        draw = torch.randn(
+            self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype
+        )
+        return self.mean + self.log_std.exp() * draw
 
     def log_prob(self, action: Tensor) -> Tensor:
         z = (action - self.mean) * torch.exp(-self.log_std)
@@ -175,20 +182,22 @@ class StateDependentNoiseHead(GaussianHead):
         # one weight matrix per env copy, [copies, features, actions]; not saved in checkpoints
         self.register_buffer("weights", torch.zeros(0, features_dim, dim), persistent=False)
 
-    def reset_noise(self, copies: int) -> None:
+    def reset_noise(self, copies: int, generator: torch.Generator | None = None) -> None:
         """Draw new exploration weights, one matrix per env copy."""
         std = self.log_std.detach().exp()
-        self.weights = std * torch.randn(copies, *std.shape, device=std.device)
+        draw = torch.randn(copies, *std.shape, generator=generator, device=std.device)
+        self.weights = std * draw
 
     def forward(self, features: Tensor) -> Distribution:
         latent = features.detach()
         variance = latent.square() @ (2.0 * self.log_std).exp()
         log_std = variance.add_(1e-6).log_().mul_(0.5)
-        return DiagGaussian(self.mean(features), log_std, noise=lambda: self._noise(latent))
+        noise = partial(self._noise, latent)
+        return DiagGaussian(self.mean(features), log_std, noise=noise)
 
-    def _noise(self, latent: Tensor) -> Tensor:
+    def _noise(self, latent: Tensor, generator: torch.Generator | None) -> Tensor:
         if self.weights.shape[0] != latent.shape[0]:
-            self.reset_noise(latent.shape[0])
+            self.reset_noise(latent.shape[0], generator)
         return torch.einsum("bf,bfa->ba", latent, self.weights)
 
 

@@ -8,7 +8,7 @@ until the end of the chunk, so the loop never waits for the device.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -37,6 +37,24 @@ class LoopState:
     seed: int
     env_steps: int = 0
     obs: Tensor | None = None
+
+    def state_dict(self, env: VectorEnv) -> dict[str, Any]:
+        """The step count and, where the env can save its state (the torch-native envs), the
+        env and the current observation, so that a resume continues the same episodes."""
+        state: dict[str, Any] = {"env_steps": self.env_steps}
+        if self.obs is not None and hasattr(env, "state_dict"):
+            state["obs"] = self.obs
+            state["env"] = env.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], env: VectorEnv) -> None:
+        """Restore; without a saved env state the next `learn` resets the env with new seeds
+        (Gymnasium's envs: the episodes in progress at the checkpoint are not continued)."""
+        self.env_steps = int(state["env_steps"])
+        self.obs = None
+        if "env" in state and hasattr(env, "load_state_dict"):
+            env.load_state_dict(state["env"])
+            self.obs = state["obs"].to(env.device)
 
 
 def run_loop(learner: Learner, env: VectorEnv, state: LoopState, steps: int) -> dict[str, float]:

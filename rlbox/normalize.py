@@ -64,6 +64,14 @@ class RewardNormalizer:
         self.gamma = gamma
         self.clip = clip
 
+    def state_dict(self) -> dict[str, Tensor | dict]:
+        """The statistics and each copy's running discounted return."""
+        return {"rms": self.rms.state_dict(), "returns": self.returns}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rms.load_state_dict(state["rms"])
+        self.returns = state["returns"].to(self.returns.device, torch.float64)
+
     def __call__(self, reward: Tensor, done: Tensor) -> Tensor:
         self.returns.mul_(self.gamma).add_(reward)
         self.rms.update(self.returns)

@@ -19,14 +19,16 @@ from rlbox.errors import ConfigError
 from rlbox.loop import LoopState, run_loop
 from rlbox.nn import ACTIVATIONS, MLP, ActorCritic
 from rlbox.normalize import ObsNormalizer, RewardNormalizer
+from rlbox.rng import Generators, seeded_init
 from rlbox.rollout import EpisodeBuffer, Rollout, RolloutBuffer
+from rlbox.schedules import decay
 
 
 @dataclass(frozen=True)
 class ActorCriticConfig:
     lr: float = param(3e-4, "Learning rate.")
     lr_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays the learning rate to 0 at the end of the budget."
+        "constant", "'linear' decays the learning rate to 0 over the schedule horizon."
     )
     optimizer: Literal["adam", "rmsprop"] = param("adam", "Optimizer.")
     gamma: float = param(0.99, "Discount factor.")
@@ -73,7 +75,7 @@ class ActorCriticAgent:
     )  # fmt: skip
 
     def __init__(
-        self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, budget: int
+        self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, horizon: int
     ) -> None:
         action_space = env.single_action_space
         if not isinstance(action_space, spaces.Box):
@@ -86,21 +88,26 @@ class ActorCriticAgent:
         self.env = env
         self.config = config
         self.device = torch.device(device)
-        self.budget = budget
+        self.horizon = horizon
+        self.lr = decay(config.lr_schedule, config.lr, horizon)
         obs_shape = env.single_observation_space.shape
 
-        torch.manual_seed(seed)
         activation = ACTIVATIONS[config.activation]
-        actor_body = MLP(obs_shape, config.hidden_sizes, activation)
-        critic_body = None if config.shared else MLP(obs_shape, config.hidden_sizes, activation)
-        head = make_policy_head(
-            action_space,
-            actor_body.features_dim,
-            log_std_init=config.log_std_init,
-            bounds=config.action_bounds,
-            sde=config.use_sde,
-        )
-        self.net = ActorCritic(actor_body, critic_body, head).to(self.device)
+        with seeded_init(seed):
+            actor_body = MLP(obs_shape, config.hidden_sizes, activation)
+            critic_body = (
+                None if config.shared else MLP(obs_shape, config.hidden_sizes, activation)
+            )
+            head = make_policy_head(
+                action_space,
+                actor_body.features_dim,
+                log_std_init=config.log_std_init,
+                bounds=config.action_bounds,
+                sde=config.use_sde,
+            )
+            self.net = ActorCritic(actor_body, critic_body, head).to(self.device)
+        # action sampling, gSDE noise and minibatch shuffling all draw from the agent's own
+        self.rng = Generators(seed, self.device)
         self.parameters = list(self.net.parameters())
         if config.optimizer == "rmsprop":
             # As in A2C's reference implementation (Mnih et al., 2016; SB3): alpha .99, eps 1e-5.
@@ -148,7 +155,7 @@ class ActorCriticAgent:
     @torch.no_grad()
     def act(self, obs: Tensor, deterministic: bool = True) -> Tensor:
         dist, _ = self.net(self.normalize(obs))
-        action = dist.mode if deterministic else dist.sample()
+        action = dist.mode if deterministic else dist.sample(self.rng.device)
         return self.net.head.to_env(action)
 
     # --- the shared loop's hooks -------------------------------------------------------------
@@ -159,10 +166,10 @@ class ActorCriticAgent:
         if self.config.use_sde:
             freq = self.config.sde_sample_freq
             if self._noise_age == 0 or (freq > 0 and self._noise_age % freq == 0):
-                self.net.head.reset_noise(obs.shape[0])
+                self.net.head.reset_noise(obs.shape[0], self.rng.device)
             self._noise_age += 1
         dist, value = self.net(obs)
-        action = dist.sample()
+        action = dist.sample(self.rng.device)
         self._pending = (obs, action, dist.log_prob(action), value)
         return self.net.head.to_env(action)
 
@@ -185,9 +192,8 @@ class ActorCriticAgent:
     def update(self, env_steps: int) -> dict[str, Tensor | float] | None:
         if not self.ready():
             return None
-        if self.config.lr_schedule == "linear":
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.config.lr * max(0.0, 1.0 - env_steps / self.budget)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr(env_steps)
         rollout = self.collect_rollout()
         if rollout is None:
             return None
@@ -218,26 +224,37 @@ class ActorCriticAgent:
     # --- checkpoints ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything a resume needs; the rollout in progress (under "buffer") is what
+        evaluation does not."""
         state: dict[str, Any] = {
             "net": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "rng": torch.get_rng_state(),
-            "counters": {"env_steps": self.loop.env_steps, "updates": self.updates},
+            "buffer": self.buffer.state_dict(),
+            "rng": self.rng.state_dict(),
+            "loop": self.loop.state_dict(self.env),
+            "counters": {"updates": self.updates, "noise_age": self._noise_age},
         }
+        if self.config.use_sde:
+            state["sde_weights"] = self.net.head.weights
         if self.obs_norm is not None:
             state["obs_norm"] = self.obs_norm.rms.state_dict()
         if self.reward_norm is not None:
-            state["reward_norm"] = self.reward_norm.rms.state_dict()
+            state["reward_norm"] = self.reward_norm.state_dict()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"])
+        if "buffer" in state:  # a checkpoint for evaluation (best/) has none
+            self.buffer.load_state_dict(state["buffer"])
+        self.rng.load_state_dict(state["rng"])
+        if self.config.use_sde:
+            self.net.head.weights = state["sde_weights"].to(self.device)
         if self.obs_norm is not None:
             self.obs_norm.rms.load_state_dict(state["obs_norm"])
         if self.reward_norm is not None:
-            self.reward_norm.rms.load_state_dict(state["reward_norm"])
-        self.loop.env_steps = int(state["counters"]["env_steps"])
-        self.loop.obs = None
+            self.reward_norm.load_state_dict(state["reward_norm"])
+        self.loop.load_state_dict(state["loop"], self.env)
+        self._next_obs = self.loop.obs
         self.updates = int(state["counters"]["updates"])
+        self._noise_age = int(state["counters"]["noise_age"])

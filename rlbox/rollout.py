@@ -75,9 +75,20 @@ class RolloutBuffer:
             setattr(self, key, torch.zeros((t, n), device=device))
         self.pos = 0
 
+    FIELDS = ("obs", "action", "logprob", "value", "reward", "terminated", "done", "bootstrap")
+
     @property
     def full(self) -> bool:
         return self.pos == self.n_steps
+
+    def state_dict(self) -> dict:
+        """The steps of the rollout in progress."""
+        return {"pos": self.pos, **{key: getattr(self, key)[: self.pos] for key in self.FIELDS}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pos = int(state["pos"])
+        for key in self.FIELDS:
+            getattr(self, key)[: self.pos] = state[key]
 
     def add(self, obs: Tensor, action: Tensor, logprob: Tensor, value: Tensor, reward: Tensor,
             terminated: Tensor, done: Tensor, bootstrap: Tensor) -> None:  # fmt: skip
@@ -115,7 +126,8 @@ class EpisodeBuffer:
 
     FIELDS = ("obs", "action", "logprob", "value", "reward", "terminated", "done", "bootstrap")
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
         self.rows: dict[str, list[Tensor]] = {key: [] for key in self.FIELDS}
         self.used: Tensor | None = None  # [rows, N]: step already used in an update
         self.ended: Tensor | int = 0  # episodes ended since the last take, on the device
@@ -127,6 +139,19 @@ class EpisodeBuffer:
     def episodes(self) -> int:
         """Episodes ended since the last `take` (a question to the device)."""
         return int(self.ended)
+
+    def state_dict(self) -> dict:
+        """The steps kept for episodes still running, and which of them were used."""
+        state: dict = {"rows": {key: list(v) for key, v in self.rows.items()}}
+        state["ended"] = torch.as_tensor(self.ended)
+        if self.used is not None:
+            state["used"] = self.used
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows = {key: [v.to(self.device) for v in state["rows"][key]] for key in self.FIELDS}
+        self.used = state["used"].to(self.device) if "used" in state else None
+        self.ended = state["ended"].to(self.device)
 
     def add(self, obs: Tensor, action: Tensor, logprob: Tensor, value: Tensor, reward: Tensor,
             terminated: Tensor, done: Tensor, bootstrap: Tensor) -> None:  # fmt: skip
