@@ -92,13 +92,19 @@ def eval_(
     checkpoint: Annotated[
         str, typer.Option(help="best, last (the newest) or a checkpoint directory.")
     ] = "last",
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of episode 0 (then +1, ...); default: the final evaluation's."),
+    ] = None,
 ) -> None:
-    """Evaluate a run's checkpoint on the reference env, deterministically."""
+    """Evaluate a run's checkpoint on the evaluation env, deterministically."""
     from rlbox.runner import evaluate_run
 
     if episodes < 1:
         raise RlboxError(f"--episodes must be positive, got {episodes}")
-    result, used = evaluate_run(run_dir, episodes=episodes, checkpoint_dir=checkpoint)
+    if seed is not None and seed < 0:
+        raise RlboxError(f"--seed must be >= 0, got {seed}")
+    result, used = evaluate_run(run_dir, episodes=episodes, checkpoint_dir=checkpoint, seed=seed)
     _echo_episodes(result, f"over {episodes} episodes ({used})")
 
 

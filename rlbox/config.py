@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -37,6 +40,11 @@ def check(condition: bool, key: str, message: str) -> None:
 @dataclass(frozen=True)
 class RunConfig:
     steps: int = param(100_000, "Environment steps to train for, summed over vector copies.")
+    schedule_horizon: int = param(
+        0,
+        "Env steps over which schedules (lr, epsilon, clip range, ...) run; past it each holds "
+        "its final value. 0: the budget the run starts with; a resume to more steps keeps it.",
+    )
     num_envs: int = param(1, "Number of environment copies stepped together.")
     seed: int = param(0, "Seed of the networks, the replay sampling and the environments.")
     device: str = param("auto", "Torch device: cpu, cuda, cuda:N or auto (cuda if available).")
@@ -59,8 +67,9 @@ class RunConfig:
         check(self.steps > 0, "steps", f"must be positive, got {self.steps}")
         check(self.num_envs > 0, "num_envs", f"must be positive, got {self.num_envs}")
         check(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        check(self.schedule_horizon >= 0, "schedule_horizon", "must be >= 0 (0: the budget)")
         check(
-            self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
+            re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device) is not None,
             "device",
             f"must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}",
         )
@@ -94,6 +103,33 @@ class Experiment:
             "run": dataclasses.asdict(self.run),
             "hyperparams": to_plain(dataclasses.asdict(self.hyperparams)),
         }
+
+
+# Run keys that say where and how a run is watched, not what it computes: left out of its identity.
+NOT_IDENTITY = frozenset(
+    {"seed", "device", "torch_threads", "video", "video_every", "keep_checkpoints", "log_every",
+     "checkpoint_every"}
+)  # fmt: skip
+
+
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """The values that make a run what it is, from a config dict (`Experiment.to_dict()` or a
+    run's config.yaml): every run and agent value but the seed and the `NOT_IDENTITY` keys."""
+    run = {k: v for k, v in config["run"].items() if k not in NOT_IDENTITY}
+    return {"agent": config["agent"], "env": config["env"], **run, **config["hyperparams"]}
+
+
+def fingerprint(experiment: Experiment) -> str:
+    """8 hex digits naming the values of `experiment` that differ from the dataclass defaults
+    (tuned values included), so that runs with other values get other names."""
+    defaults = {
+        **{f.name: f.default for f in dataclasses.fields(RunConfig)},
+        **{f.name: f.default for f in dataclasses.fields(type(experiment.hyperparams))},
+    }
+    values = identity(experiment.to_dict())
+    differing = {k: v for k, v in values.items() if to_plain(defaults.get(k, object())) != v}
+    text = json.dumps(differing, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def to_plain(value: Any) -> Any:
@@ -140,7 +176,10 @@ def resolve(
             raise ConfigError(
                 f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}"
             )
-    return Experiment(agent, env_id, RunConfig(**run_values), hyperparams_class(**agent_values))
+    run = RunConfig(**run_values)
+    if run.schedule_horizon == 0:  # stored resolved, so that a resume never rescales it
+        run = dataclasses.replace(run, schedule_horizon=run.steps)
+    return Experiment(agent, env_id, run, hyperparams_class(**agent_values))
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

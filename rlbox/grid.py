@@ -12,9 +12,12 @@ An experiment file (YAML) names the grid:
       dqn: {lr: 0.001}
     out: runs/dqn-vs-sb3      # optional; default: runs/<file name>
 
-Runs go to `out/<agent>-<env>-s<seed>/`, their output to `out/logs/`. A run that fails or is
-killed is reported and the others go on; running the same grid again skips finished runs,
-resumes interrupted ones from their last checkpoint and restarts those that had none.
+Runs go to `out/<agent>-<env>-s<seed>-<fingerprint>/`, their output to `out/logs/`. The
+fingerprint hashes every resolved config value that differs from the defaults, so a grid run
+again with other values (`--set lr=...`, another `--steps`) makes new runs beside the old ones.
+A run that fails or is killed is reported and the others go on; running the same grid again
+skips finished runs, resumes interrupted ones from their last checkpoint (only if the config
+stored there is the one asked for) and restarts those that had none.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from rlbox.config import Experiment, fingerprint, identity
 from rlbox.errors import ConfigError, RlboxError
 
 GRID_KEYS = {"agents", "envs", "seeds", "steps", "jobs", "set", "out"}
@@ -47,12 +51,16 @@ class Grid:
     overrides: dict[str, Any] = field(default_factory=dict)  # keys for all; {agent: {...}}
 
     def runs(self) -> list[RunSpec]:
-        return [
-            RunSpec(agent, env_id, seed, self.values_for(agent, seed))
-            for env_id in self.envs
-            for agent in self.agents
-            for seed in self.seeds
-        ]
+        from rlbox.runner import prepare
+
+        runs = []
+        for env_id in self.envs:
+            for agent in self.agents:
+                for seed in self.seeds:
+                    values = self.values_for(agent, seed)
+                    experiment, _ = prepare(agent, env_id, values)
+                    runs.append(RunSpec(agent, env_id, seed, values, experiment))
+        return runs
 
     def values_for(self, agent: str, seed: int) -> dict[str, Any]:
         shared = {k: v for k, v in self.overrides.items() if k not in self.agents}
@@ -68,12 +76,27 @@ class RunSpec:
     env_id: str
     seed: int
     values: dict[str, Any]
+    experiment: Experiment  # the resolved config: the run's identity
 
     @property
     def name(self) -> str:
         from rlbox.runner import run_name_of
 
-        return run_name_of(self.agent, self.env_id, self.seed)
+        return f"{run_name_of(self.agent, self.env_id, self.seed)}-{fingerprint(self.experiment)}"
+
+    def differences(self, run_dir: Path) -> str:
+        """How the config stored in `run_dir` differs from this run's ("" when it does not)."""
+        try:
+            stored = identity(yaml.safe_load((run_dir / "config.yaml").read_text()))
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            return "no readable config.yaml"
+        wanted = identity(self.experiment.to_dict())
+        keys = sorted(set(stored) | set(wanted))
+        return ", ".join(
+            f"{k}: {stored.get(k)!r} there, {wanted.get(k)!r} asked"
+            for k in keys
+            if stored.get(k) != wanted.get(k)
+        )
 
 
 def load_grid(path: str | Path) -> Grid:
@@ -120,7 +143,7 @@ def make_grid(
     anything runs."""
     from rlbox.agent import AGENTS, check_action_space
     from rlbox.envs import make_reference
-    from rlbox.runner import prepare
+    from rlbox.runner import check_out_dir
 
     if not agents or not envs or not seeds:
         raise ConfigError("a grid needs at least one agent, one env and one seed")
@@ -131,9 +154,9 @@ def make_grid(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     jobs = jobs or os.cpu_count() or 1
+    check_out_dir(Path(out))
     grid = Grid(list(agents), list(envs), list(seeds), Path(out), steps, jobs, overrides or {})
-    for run in grid.runs():
-        prepare(run.agent, run.env_id, run.values)
+    grid.runs()  # resolves, and so validates, every run's config
     for env_id in grid.envs:
         env = make_reference(env_id)
         for agent in grid.agents:
@@ -165,13 +188,22 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
     logs.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     pending: list[RunSpec] = []
-    for run in grid.runs():
-        if _finished(grid.out / run.name, run):
+    runs = grid.runs()
+    for run in runs:
+        run_dir = grid.out / run.name
+        differences = run.differences(run_dir) if (run_dir / "config.yaml").is_file() else ""
+        if differences:
+            detail = (f"{run_dir} holds a run made with other values ({differences}); "
+                      "move it away or choose another --out")  # fmt: skip
+            outcomes.append(Outcome(run, "failed", detail))
+            echo(f"failed {run.name}: {detail}")
+        elif _finished(run_dir, run):
             outcomes.append(Outcome(run, "skipped", "finished before"))
         else:
             pending.append(run)
-    if outcomes:
-        echo(f"{len(outcomes)} of {len(grid.runs())} runs finished before; skipping them")
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    if skipped:
+        echo(f"{skipped} of {len(runs)} runs finished before; skipping them")
     context = mp.get_context("spawn")
     active: dict[str, tuple[RunSpec, Any]] = {}
     while pending or active:
@@ -210,8 +242,7 @@ def _finished(run_dir: Path, run: RunSpec) -> bool:
         done = json.loads(result.read_text())
     except json.JSONDecodeError:
         return False
-    steps = run.values.get("steps")
-    return steps is None or done.get("env_steps", 0) >= steps
+    return done.get("env_steps", 0) >= run.experiment.run.steps
 
 
 def _result_line(run_dir: Path) -> str:
@@ -241,10 +272,24 @@ def _run_child(run: RunSpec, out: str, log: str) -> None:
 
 
 def report(grid: Grid) -> Any:
-    """Write results.csv, summary.md and curves.png for the grid's runs into `grid.out`."""
+    """Write results.csv, summary.md and curves.png into `grid.out` for the grid's runs and the
+    other runs there of its agents and envs (made with other values: the report tells them
+    apart by the values that differ)."""
     from rlbox.report import write_report
 
-    dirs = [grid.out / run.name for run in grid.runs() if (grid.out / run.name).is_dir()]
+    names = {run.name for run in grid.runs()}
+    dirs = [grid.out / name for name in sorted(names) if (grid.out / name).is_dir()]
     if not dirs:
         raise RlboxError(f"no run of the grid has a run directory under {grid.out}")
+    for path in sorted(grid.out.iterdir()):
+        if path.name not in names and (path / "result.json").is_file() and _of_grid(path, grid):
+            dirs.append(path)
     return write_report(grid.out, dirs)
+
+
+def _of_grid(run_dir: Path, grid: Grid) -> bool:
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        return config["agent"] in grid.agents and config["env"] in grid.envs
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return False

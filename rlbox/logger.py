@@ -43,7 +43,15 @@ class MetricsLog:
     at most those last rows, which a resume drops anyway (it keeps rows up to its checkpoint).
     """
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True, write_every: float = 5.0) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        tensorboard: bool = True,
+        write_every: float = 5.0,
+        purge_step: int | None = None,
+    ) -> None:
+        """`purge_step`: TensorBoard hides events at and after this step written before (what
+        a killed run logged after the checkpoint it resumes from)."""
         self.path = run_dir / "metrics.csv"
         self.rows: list[dict[str, Any]] = []
         self.write_every = write_every
@@ -53,7 +61,7 @@ class MetricsLog:
             tensorboard_without_tensorflow()
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(log_dir=str(run_dir))
+            self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
 
     def load(self, up_to_step: int) -> None:
         """Read back an existing metrics.csv, keeping rows up to a checkpoint's step."""

@@ -23,6 +23,7 @@ from rich.table import Table
 from rliable import library as rly
 from rliable import metrics
 
+from rlbox.config import identity
 from rlbox.errors import RlboxError
 from rlbox.logger import write_atomic
 
@@ -86,7 +87,8 @@ def write_report(out_dir: Path, run_dirs: list[Path]) -> Report:
         evals.append(run_evals)
     if not finals:
         raise RlboxError(f"none of the {len(run_dirs)} run directories has a result.json")
-    finals_df = pd.DataFrame(finals)
+    label_variants(finals, evals)
+    finals_df = pd.DataFrame(finals).drop(columns="identity")
     duplicated = finals_df[finals_df.duplicated(["agent", "env", "seed"], keep=False)]
     if not duplicated.empty:
         first = duplicated.iloc[0]
@@ -139,12 +141,30 @@ def plot_curves(results: pd.DataFrame) -> Figure:
     return figure
 
 
+def label_variants(finals: list[dict], evals: list[pd.DataFrame]) -> None:
+    """Where runs of one agent on one env were made with different values, name each variant
+    by them, e.g. "dqn [lr=0.0005]", so that no run is reported as another's seed."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, final in enumerate(finals):
+        groups.setdefault((final["agent"], final["env"]), []).append(i)
+    for members in groups.values():
+        identities = [finals[i]["identity"] for i in members]
+        keys = sorted({k for ident in identities for k in ident})
+        differing = [k for k in keys if len({repr(ident.get(k)) for ident in identities}) > 1]
+        if not differing:
+            continue
+        for i in members:
+            values = ", ".join(f"{k}={finals[i]['identity'].get(k)}" for k in differing)
+            finals[i]["agent"] = f"{finals[i]['agent']} [{values}]"
+            evals[i]["agent"] = finals[i]["agent"]
+
+
 def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame]:
     """A finished run's final numbers (config + result.json) and its evaluation rows."""
-    key = _read(run_dir / "config.yaml", _run_key)
+    key, run_identity = _read(run_dir / "config.yaml", _run_key)
     final = {**key, "run_dir": run_dir, **_read(run_dir / "result.json", _final_numbers)}
     evals = _read(run_dir / "metrics.csv", _eval_rows)
-    return final, evals.assign(**key)[RESULT_COLUMNS]
+    return {**final, "identity": run_identity}, evals.assign(**key)[RESULT_COLUMNS]
 
 
 def _read(path: Path, parse: Callable[[Path], T]) -> T:
@@ -157,9 +177,10 @@ def _read(path: Path, parse: Callable[[Path], T]) -> T:
         raise RlboxError(f"{path} is unreadable: {error!r}") from None
 
 
-def _run_key(path: Path) -> dict:
+def _run_key(path: Path) -> tuple[dict, dict]:
     config = yaml.safe_load(path.read_text())
-    return {"agent": config["agent"], "env": config["env"], "seed": int(config["run"]["seed"])}
+    key = {"agent": config["agent"], "env": config["env"], "seed": int(config["run"]["seed"])}
+    return key, identity(config)
 
 
 def _final_numbers(path: Path) -> dict:

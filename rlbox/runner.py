@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,7 +31,11 @@ from rlbox.errors import CheckpointError, MissingExtraError, RlboxError
 from rlbox.evaluation import EvalResult, evaluate
 from rlbox.logger import MetricsLog, write_atomic
 
-EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training envs
+# Evaluation episodes never share seeds with training envs, and the episodes that pick `best`
+# (the periodic evaluations) are not those that report a score (the final evaluation and
+# `rlbox eval`), so the reported score of `best` is not the maximum it was selected as.
+SELECT_SEED_OFFSET = 1_000_000
+REPORT_SEED_OFFSET = 2_000_000
 CONFIG_FILE = "config.yaml"
 BEST = "best"  # checkpoints/best/: the checkpoint with the highest evaluation return so far
 RESULT_FILE = "result.json"
@@ -71,19 +76,42 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     return experiment, agent_class
 
 
+def check_device(name: str) -> torch.device:
+    """The torch device `name` stands for; a one-line error if this machine has no such device."""
+    device = resolve_device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise RlboxError(f"--device {name} was asked for, but torch sees no CUDA device")
+        if device.index is not None and device.index >= count:
+            raise RlboxError(f"--device {name}: torch sees {count} CUDA device(s), 0..{count - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RlboxError(f"--device {name} was asked for, but torch sees no MPS device")
+    return device
+
+
 def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
     from rlbox import envs
 
     run = experiment.run
     torch.set_num_threads(run.torch_threads)
-    device = resolve_device(run.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RlboxError("--device cuda was asked for, but torch sees no CUDA device")
+    device = check_device(run.device)
     env = envs.make(
         experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend
     )
     check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
-    return agent_class(env, experiment.hyperparams, device=device, seed=run.seed, budget=run.steps)
+    return agent_class(
+        env, experiment.hyperparams, device=device, seed=run.seed, horizon=run.schedule_horizon
+    )
+
+
+def check_out_dir(out: Path) -> None:
+    """A one-line error if `out` cannot be a folder: it, or a folder above it, is a file."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise RlboxError(f"--out {out}: {path} is a file, not a folder")
+            return
 
 
 def train(
@@ -106,6 +134,7 @@ def train(
     values = dict(overrides or {})
     given = {"steps": steps, "seed": seed, "device": device, "num_envs": num_envs}
     values.update({k: v for k, v in given.items() if v is not None})
+    check_out_dir(Path(out))
     experiment, agent_class = prepare(agent, env_id, values)
     built = build_agent(experiment, agent_class)
     run_dir = create_run_dir(Path(out), experiment, run_name)
@@ -113,24 +142,45 @@ def train(
 
 
 def resume(run_dir: str | Path, *, steps: int | None = None, progress: bool = False) -> RunResult:
-    """Continue a run from its newest checkpoint to its step budget (or a new `steps`)."""
+    """Continue a run from its newest checkpoint to its step budget (or a new `steps`).
+
+    Every value of the run's config.yaml is kept, its schedule horizon too, so that schedules
+    continue where they stopped; only `steps` changes. If the newest checkpoint does not load,
+    the one before it is used, and a line on stderr says so.
+    """
     run_dir = Path(run_dir)
     experiment = read_experiment(run_dir)
     if steps is not None:
         experiment = dataclasses.replace(
             experiment, run=dataclasses.replace(experiment.run, steps=steps)
         )
+    # Only the process that continues a run repairs its checkpoints: `eval` and `report` may
+    # read a run that is still saving.
+    for line in checkpoint.recover(run_dir / "checkpoints"):
+        print(f"rlbox: {line}", file=sys.stderr)
     result_path = run_dir / RESULT_FILE
     if result_path.is_file():
         done = json.loads(result_path.read_text())
         if done["env_steps"] >= experiment.run.steps:
             return RunResult(**{**done, "run_dir": run_dir})
+    agent, info = load_newest(experiment, run_dir)
+    if steps is not None:
+        write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(experiment.to_dict(), sort_keys=False))
+    return Runner(experiment, agent, run_dir, progress, info.get("train_seconds", 0.0)).run()
+
+
+def load_newest(experiment: Experiment, run_dir: Path) -> tuple[Agent, dict[str, Any]]:
+    """The agent restored from the newest step-N checkpoint that loads, and that checkpoint's
+    info; each one skipped is named on stderr."""
     saved = checkpoint.list_checkpoints(run_dir / "checkpoints")
     if not saved:
         raise CheckpointError(f"{run_dir} has no checkpoint to resume from")
-    agent = load_agent(experiment, saved[-1])
-    write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(experiment.to_dict(), sort_keys=False))
-    return Runner(experiment, agent, run_dir, progress).run()
+    for path in reversed(saved):
+        try:
+            return load_agent(experiment, path, with_info=True)
+        except CheckpointError as error:
+            print(f"rlbox: {error}; trying the checkpoint before it", file=sys.stderr)
+    raise CheckpointError(f"none of the {len(saved)} checkpoints of {run_dir} loads")
 
 
 def read_experiment(run_dir: Path) -> Experiment:
@@ -179,12 +229,24 @@ def create_run_dir(out: Path, experiment: Experiment, name: str | None = None) -
 
 
 class Runner:
-    def __init__(self, experiment: Experiment, agent: Agent, run_dir: Path, progress: bool) -> None:
+    """Drives `agent.learn` in chunks: each chunk ends at the next log row, evaluation or
+    checkpoint. `train_seconds_before`: training time of the run before this process."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        agent: Agent,
+        run_dir: Path,
+        progress: bool,
+        train_seconds_before: float = 0.0,
+    ) -> None:
         self.experiment = experiment
         self.agent = agent
         self.run_dir = run_dir
         self.show_progress = progress
-        self.log = MetricsLog(run_dir)
+        self.train_seconds_before = float(train_seconds_before)
+        # TensorBoard drops what a killed process logged after the checkpoint resumed from
+        self.log = MetricsLog(run_dir, purge_step=agent.env_steps + 1 if agent.env_steps else None)
         self.log.load(up_to_step=agent.env_steps)
         previous = self.log.rows[-1] if self.log.rows else {}
         self.elapsed_before = float(previous.get("time", 0.0))
@@ -194,18 +256,17 @@ class Runner:
         best = self.run_dir / "checkpoints" / BEST
         self.best = checkpoint.load(best)[1].get("eval_return_mean") if best.is_dir() else None
 
-    def evaluate(self, episodes: int, step: int) -> EvalResult:
-        """Evaluate; record the first episode when it is a video evaluation."""
-        run = self.experiment.run
-        record = run.video and self.evaluations % run.video_every == 0
-        self.evaluations += 1
+    def evaluate(self, episodes: int, step: int, seed_offset: int, record: bool) -> EvalResult:
+        """Evaluate on the seeds from `seed_offset` on; with `record`, keep the first episode as
+        videos/step-<step>.mp4 and in TensorBoard."""
+        seed = self.experiment.run.seed + seed_offset
         if not record:
-            return evaluate_agent(self.experiment, self.agent, episodes)
+            return evaluate_agent(self.experiment, self.agent, episodes, seed=seed)
         from rlbox.video import render_fps, write_mp4
 
         frames: list = []
         result = evaluate_agent(
-            self.experiment, self.agent, episodes,
+            self.experiment, self.agent, episodes, seed=seed,
             on_frame=lambda _, frame: frames.append(frame), render_copies=1,
         )  # fmt: skip
         fps = render_fps(self.experiment.env_id)
@@ -214,6 +275,21 @@ class Runner:
             video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).unsqueeze(0)
             self.log.writer.add_video("eval/video", video, step, fps=fps)
         return result
+
+    def evaluate_at(self, step: int, final: bool) -> EvalResult:
+        """The evaluation of a row: the periodic one on the selection seeds, which may make a
+        new `best`; at the budget also the final one on the reporting seeds, which the row and
+        result.json report."""
+        run = self.experiment.run
+        video = run.video and self.evaluations % run.video_every == 0
+        self.evaluations += 1
+        selection = self.evaluate(run.eval_episodes, step, SELECT_SEED_OFFSET, video and not final)
+        if self.best is None or selection.mean > self.best:
+            self.best = selection.mean
+            self.save_checkpoint(BEST, eval_return_mean=selection.mean)
+        if not final:
+            return selection
+        return self.evaluate(run.final_eval_episodes, step, REPORT_SEED_OFFSET, video)
 
     def run(self) -> RunResult:
         from rich.progress import (
@@ -237,12 +313,11 @@ class Runner:
             "train", total=run.steps, completed=agent.env_steps, sps="-", eval=self._eval_text()
         )
         start = time.perf_counter()
-        train_seconds = 0.0
+        self.train_seconds = self.train_seconds_before
         result = None
         with progress:
             while agent.env_steps < run.steps:
                 before = agent.env_steps
-                # a chunk ends at the next log row, evaluation or checkpoint, whichever is first
                 stop = min(
                     run.steps,
                     *(_next_multiple(before, every)
@@ -251,17 +326,13 @@ class Runner:
                 t0 = time.perf_counter()
                 metrics = agent.learn(stop - before)
                 chunk_seconds = time.perf_counter() - t0
-                train_seconds += chunk_seconds
+                self.train_seconds += chunk_seconds
                 step = agent.env_steps
                 row: dict[str, Any] = {"step": step}
                 final = step >= run.steps
                 if final or _crossed(before, step, run.eval_every):
-                    episodes = run.final_eval_episodes if final else run.eval_episodes
-                    result = self.evaluate(episodes, step)
+                    result = self.evaluate_at(step, final)
                     self.last_eval = result.mean
-                    if self.best is None or result.mean > self.best:
-                        self.best = result.mean
-                        self.save_checkpoint(BEST, eval_return_mean=result.mean)
                     row.update(
                         eval_return_mean=result.mean,
                         eval_return_std=result.std,
@@ -279,19 +350,31 @@ class Runner:
                 )
         self.log.close()
         if result is None:  # resumed a run whose budget was already spent
-            result = self.evaluate(run.final_eval_episodes, agent.env_steps)
+            result = self.evaluate(
+                run.final_eval_episodes, agent.env_steps, REPORT_SEED_OFFSET, record=False
+            )
         summary = RunResult(
-            self.run_dir, agent.env_steps, result.mean, result.std, round(train_seconds, 3)
+            self.run_dir, agent.env_steps, result.mean, result.std, round(self.train_seconds, 3)
         )
         write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
         return summary
 
     def save_checkpoint(self, name: str | None = None, **info: Any) -> None:
-        """checkpoints/step-<N>/ (the newest `keep_checkpoints` are kept) or checkpoints/<name>/."""
+        """checkpoints/step-<N>/ (the newest `keep_checkpoints` are kept), or checkpoints/<name>/
+        with what evaluation needs (no replay or rollout in progress)."""
         directory = self.run_dir / "checkpoints"
         step = self.agent.env_steps
-        info = {"agent": self.experiment.agent, "env": self.experiment.env_id, "step": step, **info}
-        checkpoint.save(directory / (name or f"step-{step}"), self.agent.state_dict(), info)
+        info = {
+            "agent": self.experiment.agent,
+            "env": self.experiment.env_id,
+            "step": step,
+            "train_seconds": round(self.train_seconds, 3),
+            **info,
+        }
+        state = self.agent.state_dict()
+        if name is not None:
+            state = {key: value for key, value in state.items() if key != "buffer"}
+        checkpoint.save(directory / (name or f"step-{step}"), state, info)
         if name is None:
             checkpoint.prune(directory, self.experiment.run.keep_checkpoints)
 
@@ -317,7 +400,10 @@ def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
         return saved[-1]
     if str(which) == BEST:
         if not (directory / BEST).is_dir():
-            raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST})")
+            hint = "; a save was interrupted: `rlbox train --resume` repairs it" if any(
+                directory.glob(f".{BEST}.*")
+            ) else ""
+            raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST}){hint}")
         return directory / BEST
     path = Path(which)
     if not path.is_dir():
@@ -326,37 +412,47 @@ def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
 
 
 def evaluate_run(
-    run_dir: str | Path, *, episodes: int = 20, checkpoint_dir: str | Path | None = None
+    run_dir: str | Path,
+    *,
+    episodes: int = 20,
+    checkpoint_dir: str | Path | None = None,
+    seed: int | None = None,
 ) -> tuple[EvalResult, Path]:
-    """Evaluate a run's checkpoint (last, best or a directory) with the run's evaluation seeds."""
+    """Evaluate a run's checkpoint (last, best or a directory): by default on the episodes of
+    its final evaluation (the reporting seeds), or on seeds `seed`, `seed + 1`, ..."""
     run_dir = Path(run_dir)
     experiment = read_experiment(run_dir)
     used = resolve_checkpoint(run_dir, checkpoint_dir)
     agent = load_agent(experiment, used)
-    return evaluate_agent(experiment, agent, episodes), used
+    return evaluate_agent(experiment, agent, episodes, seed=seed), used
 
 
-def load_agent(experiment: Experiment, checkpoint_dir: Path) -> Agent:
-    """Build the experiment's agent and restore it from a checkpoint."""
-    state, _ = checkpoint.load(checkpoint_dir)
+def load_agent(
+    experiment: Experiment, checkpoint_dir: Path, *, with_info: bool = False
+) -> Any:
+    """Build the experiment's agent and restore it from a checkpoint (and return the
+    checkpoint's info too, `with_info`)."""
+    state, info = checkpoint.load(checkpoint_dir)
     agent = build_agent(experiment, AGENTS.get(experiment.agent))
     try:
         agent.load_state_dict(state)
-    except (KeyError, RuntimeError, ValueError, TypeError) as error:
-        raise CheckpointError(f"{checkpoint_dir} does not fit this agent: {error}") from None
-    return agent
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
+        raise CheckpointError(f"{checkpoint_dir} does not fit this agent: {error!r}") from None
+    return (agent, info) if with_info else agent
 
 
 def evaluate_agent(
-    experiment: Experiment, agent: Agent, episodes: int, **render: Any
+    experiment: Experiment, agent: Agent, episodes: int, seed: int | None = None, **render: Any
 ) -> EvalResult:
-    """Deterministic episodes on the reference env, with the run's evaluation seeds; `render`
-    goes to `evaluate` (on_frame, render_copies, render_mode)."""
+    """Deterministic episodes on the evaluation env, seeded `seed + i` (by default the run's
+    reporting seeds); `render` goes to `evaluate` (on_frame, render_copies, render_mode)."""
+    if seed is None:
+        seed = experiment.run.seed + REPORT_SEED_OFFSET
     return evaluate(
         agent.act,
         experiment.env_id,
         episodes,
-        seed=experiment.run.seed + EVAL_SEED_OFFSET,
+        seed=seed,
         device=resolve_device(experiment.run.device),
         **render,
     )

@@ -80,7 +80,8 @@ def test_a_killed_run_leaves_the_others_and_a_rerun_completes_only_it(tmp_path):
         tmp_path / "grid.yaml", agents=["dqn"], envs=[PROBE], seeds=3, steps=6_000, jobs=3,
         set={"checkpoint_every": 500, "log_every": 500, "eval_every": 3_000}, out=str(out),
     )  # fmt: skip
-    victim = out / "dqn-rlbox_ConstantReward-v0-s1"
+    run_dirs = {run.seed: out / run.name for run in load_grid(path).runs()}
+    victim = run_dirs[1]
     pid_file = out / "logs" / f"{victim.name}.pid"
     parent = rlbox_cli("run", path)
     deadline = time.monotonic() + 120
@@ -94,7 +95,7 @@ def test_a_killed_run_leaves_the_others_and_a_rerun_completes_only_it(tmp_path):
     assert f"1 of 3 runs failed: {victim.name}" in stderr
     finished = {}
     for seed in (0, 2):
-        result = out / f"dqn-rlbox_ConstantReward-v0-s{seed}" / "result.json"
+        result = run_dirs[seed] / "result.json"
         finished[seed] = (result.stat().st_mtime_ns, result.read_text())
         assert json.loads(finished[seed][1])["env_steps"] == 6_000
     assert not (victim / "result.json").exists()
@@ -105,7 +106,7 @@ def test_a_killed_run_leaves_the_others_and_a_rerun_completes_only_it(tmp_path):
     assert "2 of 3 runs finished before; skipping them" in stdout
     assert stdout.count("started ") == 1 and f"started {victim.name}" in stdout
     for seed, before in finished.items():
-        result = out / f"dqn-rlbox_ConstantReward-v0-s{seed}" / "result.json"
+        result = run_dirs[seed] / "result.json"
         assert (result.stat().st_mtime_ns, result.read_text()) == before
     assert json.loads((victim / "result.json").read_text())["env_steps"] == 6_000
     assert "resuming" in (out / "logs" / f"{victim.name}.log").read_text()

@@ -17,17 +17,17 @@ DQN_FINALS = [1.0, 2.0, 3.0, 100.0]  # IQM = mean of the middle two = 2.5
 DQN_SECONDS = [1.0, 2.0, 5.0, 10.0]  # 1000 steps each: 1000, 500, 200, 100 steps/s
 
 
-def make_run(root, agent, env, seed, evals, *, seconds=1.0, finished=True):
+def make_run(root, agent, env, seed, evals, *, seconds=1.0, finished=True, lr=0.001, name=None):
     """A run directory as the runner writes it; evals are (step, return) pairs, the last final.
 
     A training row without evaluation is written before every eval row."""
-    run_dir = root / f"{agent}-{env}-s{seed}"
+    run_dir = root / (name or f"{agent}-{env}-s{seed}")
     run_dir.mkdir(parents=True)
     config = {
         "agent": agent,
         "env": env,
-        "run": {"seed": seed, "steps": evals[-1][0], "eval_every": 500},
-        "hyperparams": {"lr": 0.001},
+        "run": {"seed": seed, "steps": 1000, "eval_every": 500},
+        "hyperparams": {"lr": lr},
     }
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     header = ["step", "time", "sps", "eval_return_mean", "eval_return_std", "eval_length_mean"]
@@ -213,3 +213,17 @@ def test_no_finished_run_or_a_duplicated_seed_raises(tmp_path):
     second = make_run(tmp_path / "c", "dqn", CARTPOLE, 0, [(1000, 2.0)])
     with pytest.raises(RlboxError, match="several runs of dqn on CartPole-v1 with seed 0"):
         write_report(tmp_path / "report", [first, second])
+
+
+def test_runs_made_with_other_values_are_reported_apart(tmp_path):
+    """A run made with another lr is a variant of its own, never one more seed of the other."""
+    dirs = [
+        make_run(tmp_path, "dqn", CARTPOLE, seed, [(1000, 10.0 * (1 + seed))], name=f"a{seed}")
+        for seed in (0, 1)
+    ]
+    dirs.append(make_run(tmp_path, "dqn", CARTPOLE, 0, [(1000, 99.0)], lr=5e-4, name="b0"))
+    report = write_report(tmp_path / "report", dirs)
+    rows = {row.agent: (row.seeds, row.final_mean) for row in report.rows}
+    assert rows == {"dqn [lr=0.001]": (2, 15.0), "dqn [lr=0.0005]": (1, 99.0)}
+    results = pd.read_csv(report.results)
+    assert set(results["agent"]) == {"dqn [lr=0.001]", "dqn [lr=0.0005]"}
