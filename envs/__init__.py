@@ -9,6 +9,7 @@ import torch
 
 from rlbox.envs.base import EpisodeTracker, Step, VectorEnv
 from rlbox.envs.probes import PROBES, register_probes
+from rlbox.envs.wrappers import adapt_spaces
 from rlbox.errors import RlboxError
 
 register_probes()
@@ -52,8 +53,9 @@ def make(
 ) -> VectorEnv:
     """A vector env of `num_envs` copies of `env_id` speaking torch tensors on `device`.
 
-    backend "gymnasium" steps `gymnasium.make(env_id)` copies on the host; "torch" steps rlbox's
-    batched re-implementation on `device` (see `torch_env_ids()`). `seed` seeds the first reset.
+    backend "gymnasium" steps `gymnasium.make(env_id)` copies on the host, in the spaces of
+    `make_reference` (`adapt_spaces`); "torch" steps rlbox's batched re-implementation on
+    `device` (see `torch_env_ids()`). `seed` seeds the first reset.
     """
     from rlbox.envs.gymnasium_vector import GymnasiumVectorEnv
     from rlbox.envs.torch_classic import TORCH_ENVS
@@ -79,9 +81,10 @@ def torch_env_ids() -> list[str]:
 
 
 def make_reference(env_id: str, **kwargs) -> gym.Env:
-    """The env every agent is evaluated on: `gymnasium.make(env_id)`."""
+    """The env every agent is evaluated on: `gymnasium.make(env_id, **kwargs)` with the spaces
+    agents see in training (`adapt_spaces`: one-hot discrete observations, actions from 0)."""
     check_env_id(env_id)
-    return gym.make(env_id, **kwargs)
+    return adapt_spaces(gym.make(env_id, **kwargs))
 
 
 def tuned_env_ids(agent: str) -> list[tuple[str, str]]:

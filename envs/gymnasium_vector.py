@@ -1,7 +1,8 @@
 """Any Gymnasium environment as a `VectorEnv` of torch tensors.
 
 Gymnasium steps on the host in numpy; this adapter is the one place where arrays cross to
-torch, once per step for the whole batch.
+torch, once per step for the whole batch. Each copy goes through `adapt_spaces`, as the
+evaluation env does, so agents train on the spaces they are evaluated on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gymnasium.vector import AutoresetMode
 from torch import Tensor
 
 from rlbox.envs.base import EpisodeTracker, Step
+from rlbox.envs.wrappers import adapt_spaces
 
 
 class GymnasiumVectorEnv:
@@ -25,6 +27,7 @@ class GymnasiumVectorEnv:
             num_envs=num_envs,
             vectorization_mode="sync",
             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            wrappers=[adapt_spaces],
         )
         self.single_observation_space = self.env.single_observation_space
         self.single_action_space = self.env.single_action_space

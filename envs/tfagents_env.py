@@ -31,6 +31,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlbox.envs.wrappers import adapt_spaces
+
 
 def configure_tensorflow() -> None:
     """Environment variables TensorFlow reads at import: tf-keras (Keras 2) for TF-Agents, and
@@ -107,13 +109,14 @@ def space_to_spec(space: gym.Space, name: str) -> array_spec.ArraySpec:
 
 
 class GymnasiumPyEnvironment(py_environment.PyEnvironment):
-    """One Gymnasium env as a TF-Agents PyEnvironment (see the module docstring)."""
+    """One Gymnasium env as a TF-Agents PyEnvironment (see the module docstring), in the spaces
+    rlbox's own agents see (`adapt_spaces`): one-hot discrete observations, actions from 0."""
 
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
         super().__init__(handle_auto_reset=True)
-        self.env = env
-        self._observation_spec = space_to_spec(env.observation_space, "observation")
-        self._action_spec = space_to_spec(env.action_space, "action")
+        self.env = adapt_spaces(env)
+        self._observation_spec = space_to_spec(self.env.observation_space, "observation")
+        self._action_spec = space_to_spec(self.env.action_space, "action")
         self._seed = seed
         self.steps = 0  # environment steps taken, resets excluded
         self.finished: list[tuple[float, int]] = []  # (return, length) of ended episodes
@@ -157,7 +160,7 @@ class GymnasiumPyEnvironment(py_environment.PyEnvironment):
     def _action(self, action: np.ndarray) -> Any:
         space = self.env.action_space
         if isinstance(space, spaces.Discrete):
-            return int(action) + int(space.start)
+            return int(action)
         # Gaussian policies can step outside the bounds; the env sees the clipped action.
         return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape),
                        space.low, space.high)  # fmt: skip

@@ -1,7 +1,8 @@
 """Evaluation on the reference environment, the same way for every agent.
 
-Each of K episodes runs in its own copy of `gymnasium.make(env_id)`, seeded `seed + i`, all
-stepped together so the agent acts on one batch per step. Counting the first episode of every
+Each of K episodes runs in its own copy of `make_reference(env_id)` (`gymnasium.make` in the
+spaces the agent trained on), seeded `seed + i`, all stepped together so the agent acts on one
+batch per step. Counting the first episode of every
 copy (rather than the first K episodes to finish) avoids the bias towards short episodes.
 """
 

@@ -1,0 +1,84 @@
+"""The spaces agents see: one adapter for every Gymnasium env rlbox makes.
+
+Training (`rlbox.envs.make`), evaluation (`rlbox.envs.make_reference`) and the TF-Agents adapter
+all pass their envs through `adapt_spaces`, so an agent trains and is scored on the same spaces:
+
+| env's space                       | what the agent sees                                  |
+|-----------------------------------|------------------------------------------------------|
+| Box observations                  | unchanged                                            |
+| Discrete / MultiDiscrete obs      | one-hot float32 Box(0, 1), concatenated per variable |
+| MultiBinary obs                   | float32 Box(0, 1), flattened                         |
+| Dict, Tuple, Text, Graph, ... obs | an `RlboxError` when the env is made                 |
+| Discrete / MultiDiscrete actions  | counted from 0; the env gets `action + start`        |
+
+One-hot observations are what Stable-Baselines3 feeds its MLPs for discrete observations; an
+index fed as a number would tell the network that state 7 lies between states 6 and 8.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rlbox.errors import RlboxError
+
+OBSERVATION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+class OneHotObservations(gym.ObservationWrapper):
+    """Discrete, MultiDiscrete and MultiBinary observations as a flat float32 vector in [0, 1].
+
+    Gymnasium's `spaces.flatten` does the encoding: a one-hot of `obs - start` for each discrete
+    variable, the bits themselves for MultiBinary.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.observation_space = spaces.Box(
+            0.0, 1.0, (spaces.flatdim(env.observation_space),), np.float32
+        )
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return spaces.flatten(self.env.observation_space, observation).astype(np.float32)
+
+
+class ZeroBasedActions(gym.ActionWrapper):
+    """Discrete and MultiDiscrete actions from 0 (agents index their outputs from 0); the env
+    gets `action + start`, so `Discrete(3, start=1)` receives 1, 2 or 3 for actions 0, 1, 2."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.action_space
+        self.start = space.start
+        if isinstance(space, spaces.Discrete):
+            self.action_space = spaces.Discrete(space.n, dtype=space.dtype)
+        else:
+            self.action_space = spaces.MultiDiscrete(space.nvec, dtype=space.dtype)
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        return action + self.start
+
+
+def adapt_spaces(env: gym.Env) -> gym.Env:
+    """`env` with the spaces agents see (see the module docstring); `env` itself if it has them.
+
+    Raises a one-line `RlboxError` (and closes `env`) for observation spaces no backbone reads.
+    """
+    obs_space = env.observation_space
+    if not isinstance(obs_space, OBSERVATION_SPACES):
+        name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+        described = " ".join(str(obs_space).split())  # one line, however nested the space
+        env.close()
+        raise RlboxError(
+            f"{name} has {described} observations; rlbox supports only Box, Discrete, "
+            "MultiDiscrete and MultiBinary observations (no backbone takes the others yet)"
+        )
+    if not isinstance(obs_space, spaces.Box):
+        env = OneHotObservations(env)
+    action_space = env.action_space
+    if isinstance(action_space, spaces.Discrete | spaces.MultiDiscrete) and np.any(
+        action_space.start != 0
+    ):
+        env = ZeroBasedActions(env)
+    return env
