@@ -30,6 +30,14 @@ class Step:
 
 
 class VectorEnv(Protocol):
+    """N copies of an env stepped as one batch of torch tensors on `device`.
+
+    Optionally, `state_dict() -> dict[str, Tensor | int | float]` and `load_state_dict(state)`
+    save and restore everything the next steps depend on, for an exact resume; the torch-native
+    envs have them. The Gymnasium adapter has none, so a resume on Gymnasium envs restarts the
+    episodes in progress with new seeds.
+    """
+
     env_id: str
     num_envs: int
     device: torch.device

@@ -24,6 +24,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from rlbox.envs.base import Step
+from rlbox.errors import CheckpointError
 
 
 class TorchVectorEnv:
@@ -98,6 +99,32 @@ class TorchVectorEnv:
 
     def close(self) -> None:
         pass
+
+    def state_dict(self) -> dict[str, Tensor | int | float]:
+        """Everything the next steps depend on, copied: the states, the episodes' steps and
+        returns so far, and the generator that draws initial states (a CPU ByteTensor, also on
+        CUDA). No subclass keeps more: their other tensors are constants or scratch memory."""
+        return {
+            "state": self.state.clone(),
+            "elapsed": self.elapsed.clone(),
+            "returns": self.returns.clone(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Tensor | int | float]) -> None:
+        """Continue exactly where the env that gave `state` was (same env, copies and dtype).
+
+        The tensors keep their saved dtypes: the running returns, for one, are promoted to the
+        reward's dtype at the first step (float64 for MountainCarContinuous' float32 state)."""
+        if state["state"].shape != self.state.shape:
+            raise CheckpointError(
+                f"{self.env_id}: saved state of shape {tuple(state['state'].shape)} does not fit "
+                f"{self.num_envs} copies (shape {tuple(self.state.shape)})"
+            )
+        self.state = state["state"].to(self.device, copy=True)
+        self.elapsed = state["elapsed"].to(self.device, copy=True)
+        self.returns = state["returns"].to(self.device, copy=True)
+        self.generator.set_state(state["generator"].cpu())
 
     def uniform(self, n: int, low: Tensor | float, high: Tensor | float) -> Tensor:
         """[d, n] uniform draws between `low` and `high` (scalars or [d, 1])."""

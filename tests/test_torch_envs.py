@@ -1,5 +1,6 @@
 """Torch-native envs against Gymnasium's: the same dynamics, rewards, ends and time limits."""
 
+import dataclasses
 import math
 
 import gymnasium as gym
@@ -218,3 +219,46 @@ def test_training_steps_never_ask_the_host_on_a_device(agent):
             learner.loop.env_steps += learner.env.num_envs
             assert not learner.update(learner.env_steps)
     assert len(questions.asked) == (4 if agent == "reinforce" else 0)
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("resets_on_host", [True, False])
+@pytest.mark.parametrize("env_id", sorted(TORCH_ENVS))
+def test_a_fresh_env_loaded_from_a_state_dict_takes_the_same_steps(env_id, resets_on_host, device):
+    """Save mid-episode, take k steps, load into a new env and take them again: every field of
+    every Step is the same. A time limit of 7 makes the k = 20 steps draw initial states too."""
+    n, k = 5, 20
+
+    def make():
+        env = TORCH_ENVS[env_id](n, device, max_episode_steps=7)
+        env.resets_on_host = resets_on_host
+        return env
+
+    env = make()
+    env.reset(seed=1)
+    space = env.single_action_space
+    space.seed(0)
+    actions = [torch.as_tensor(np.stack([space.sample() for _ in range(n)])) for _ in range(3 + k)]
+    for action in actions[:3]:
+        env.step(action)
+    saved = env.state_dict()
+    before = [env.step(action) for action in actions[3:]]
+    fresh = make()
+    fresh.load_state_dict(saved)
+    after = [fresh.step(action) for action in actions[3:]]
+    assert sum(int(step.done.sum()) for step in before) >= n  # initial states were drawn
+    for first, again in zip(before, after, strict=True):
+        for field in dataclasses.fields(first):
+            assert torch.equal(getattr(first, field.name), getattr(again, field.name)), field.name
+
+
+def test_a_state_dict_for_other_copies_is_refused():
+    from rlbox.errors import CheckpointError
+
+    saved = TORCH_ENVS["CartPole-v1"](4).state_dict()
+    with pytest.raises(CheckpointError, match="does not fit 8 copies"):
+        TORCH_ENVS["CartPole-v1"](8).load_state_dict(saved)
