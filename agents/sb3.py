@@ -5,11 +5,16 @@ SB3's algorithms run unchanged; what rlbox supplies is around them:
 
 - the environment: rlbox's own vector env (the same seeds, truncation handling and episode
   statistics as the hand-written agents get), seen by SB3 as a `VecEnv`;
-- the step budget: `learn(steps)` continues training (`reset_num_timesteps=False`), schedules
-  run over the whole budget rather than over one `learn` call, and training stops at the budget
-  within one vector step, so comparisons use equal numbers of env steps;
-- checkpoints: SB3's own `model.zip` (loadable with `PPO.load`), with the replay buffer and the
-  VecNormalize statistics as tensors beside it, inside the run's checkpoint directory.
+- the step accounting: `learn(steps)` continues training (`reset_num_timesteps=False`) for
+  exactly `steps` more env steps (whole vector steps), so comparisons use equal numbers of env
+  steps; schedules run over the run's schedule horizon rather than over one `learn` call and
+  hold their final values past it (`_chunked`);
+- step counts in rlbox's meaning: `train_freq` is in env steps summed over the vector's copies,
+  as for rlbox's dqn and tfa-dqn, and converted to SB3's per-copy count (see
+  `SB3OffPolicyConfig`);
+- checkpoints: SB3's own `model.zip` (loadable with `PPO.load`), with the VecNormalize
+  statistics and the replay buffer (under the top-level key "buffer", which the runner leaves
+  out of `checkpoints/best/`) as tensors beside it, inside the run's checkpoint directory.
 
 Config keys are SB3's constructor arguments and their defaults are SB3's; `net_arch`,
 `activation`, `ortho_init` and `log_std_init` go to `policy_kwargs`, and `normalize_obs` /
@@ -31,7 +36,7 @@ from torch import Tensor
 
 from rlbox.config import check, param
 from rlbox.envs.base import VectorEnv
-from rlbox.errors import MissingExtraError
+from rlbox.errors import ConfigError, MissingExtraError
 from rlbox.logger import tensorboard_without_tensorflow
 
 # --- configs: SB3's argument names and defaults ----------------------------------------------
@@ -41,7 +46,8 @@ from rlbox.logger import tensorboard_without_tensorflow
 class SB3Config:
     learning_rate: float = param(3e-4, "Learning rate.")
     lr_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays the learning rate to 0 over the budget (RL Zoo's lin_)."
+        "constant",
+        "'linear' decays the learning rate to 0 over the schedule horizon (RL Zoo's lin_).",
     )
     gamma: float = param(0.99, "Discount factor.")
     net_arch: tuple[int, ...] = param((64, 64), "Hidden layer sizes (policy_kwargs.net_arch).")
@@ -63,7 +69,7 @@ class SB3PPOConfig(SB3Config):
     gae_lambda: float = param(0.95, "GAE lambda.")
     clip_range: float = param(0.2, "Clip the probability ratio to [1 - c, 1 + c].")
     clip_range_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays clip_range to 0 over the budget."
+        "constant", "'linear' decays clip_range to 0 over the schedule horizon."
     )
     clip_range_vf: float = param(0.0, "Clip value updates to this distance (0: no clipping).")
     normalize_advantage: bool = param(True, "Normalise advantages per minibatch.")
@@ -106,18 +112,38 @@ class SB3A2CConfig(SB3Config):
 
 @dataclass(frozen=True)
 class SB3OffPolicyConfig(SB3Config):
+    """Step counts are env steps summed over the vector's copies, as everywhere in rlbox.
+
+    SB3 (2.x, common/off_policy_algorithm.py) counts `train_freq` in calls of `env.step`, i.e.
+    per copy (`collect_rollouts`: `num_collected_steps += 1` per vector step), so the adapter
+    passes it `train_freq // num_envs` and refuses a `train_freq` that `num_envs` does not
+    divide. `learning_starts` SB3 already compares with `num_timesteps`, which grows by
+    `num_envs` per vector step (summed), and so does sb3-dqn's `target_update_interval`
+    (dqn.py `_on_step`: every `max(target_update_interval // n_envs, 1)` vector steps).
+    """
+
     buffer_size: int = param(1_000_000, "Replay buffer capacity (transitions).")
-    learning_starts: int = param(100, "Env steps of random actions before learning starts.")
+    learning_starts: int = param(
+        100, "Env steps (summed over copies) of random actions before learning starts."
+    )
     batch_size: int = param(256, "Minibatch size.")
     tau: float = param(0.005, "Polyak coefficient of the target networks.")
-    train_freq: int = param(1, "Env steps (per copy) between rounds of gradient steps.")
-    gradient_steps: int = param(1, "Gradient steps per round (-1: as many as env steps).")
+    train_freq: int = param(
+        1, "Env steps summed over copies between rounds of gradient steps (a multiple of num_envs)."
+    )
+    gradient_steps: int = param(
+        1, "Gradient steps per round (-1: as many as the round's env steps)."
+    )
     activation: Literal["tanh", "relu"] = param("relu", "Hidden activation (activation_fn).")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.buffer_size >= 1, "buffer_size", "must be >= 1")
         check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        check(
+            self.batch_size <= self.buffer_size, "batch_size",
+            f"{self.batch_size} exceeds buffer_size {self.buffer_size}",
+        )  # fmt: skip
         check(self.train_freq >= 1, "train_freq", f"must be >= 1, got {self.train_freq}")
         check(0.0 < self.tau <= 1.0, "tau", f"must be in (0, 1], got {self.tau}")
 
@@ -127,9 +153,17 @@ class SB3DQNConfig(SB3OffPolicyConfig):
     learning_rate: float = param(1e-4, "Learning rate.")
     batch_size: int = param(32, "Minibatch size.")
     tau: float = param(1.0, "Polyak coefficient of the target network (1: hard copy).")
-    train_freq: int = param(4, "Env steps (per copy) between rounds of gradient steps.")
-    target_update_interval: int = param(10_000, "Env steps between target updates.")
-    exploration_fraction: float = param(0.1, "Fraction of the budget epsilon decays over.")
+    train_freq: int = param(
+        4, "Env steps summed over copies between rounds of gradient steps (a multiple of num_envs)."
+    )
+    target_update_interval: int = param(
+        10_000,
+        "Env steps summed over copies between target updates (SB3 rounds it down to whole "
+        "vector steps).",
+    )
+    exploration_fraction: float = param(
+        0.1, "Fraction of the schedule horizon epsilon decays over, then held."
+    )
     exploration_initial_eps: float = param(1.0, "Initial epsilon.")
     exploration_final_eps: float = param(0.05, "Final epsilon.")
     max_grad_norm: float = param(10.0, "Clip the gradient's global norm to this.")
@@ -248,19 +282,82 @@ def _vec_env(env: VectorEnv) -> Any:
     return RlboxVecEnv()
 
 
-def _budgeted(algorithm: type, budget: int) -> type:
-    """`algorithm` with its schedules' progress measured against the run's budget.
+def _chunked(algorithm: type, horizon: int) -> type:
+    """`algorithm` with rlbox's step accounting: the schedule horizon, and exact chunks.
 
-    SB3 measures progress against the current `learn` call's total; rlbox calls `learn` once
-    per logging chunk, so without this a linear schedule would restart in every chunk.
+    - Progress: SB3 measures its schedules' progress against the current `learn` call's total;
+      rlbox calls `learn` once per logging chunk, so a linear schedule would restart in every
+      chunk. Here progress runs over `horizon` and stays at 0 past it, so every schedule (the
+      learning rate, PPO's clip range, DQN's epsilon) holds its final value after a resume to
+      a larger budget.
+    - Chunks: SB3 collects whole rollouts (`n_steps` per copy) or whole `train_freq` rounds, so
+      a `learn(steps)` would overshoot to the next boundary. A callback that stops SB3 at the
+      chunk's end would drop the last vector step, which SB3 has taken but not stored, and
+      leave `_last_obs` behind the env. Instead each collection is cut at the chunk's end and
+      the cut rollout or round continues in the next `learn` call; it is trained on when it is
+      complete, as if there had been no chunks. SB3's own loop then stops at the chunk's total.
+      Two differences remain: a cut rollout is not in the checkpoint (a resume starts a new
+      one, as the tfa agents' rollouts do), and with gSDE each call draws new noise first.
     """
+    from stable_baselines3.common.buffers import RolloutBuffer
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+    from stable_baselines3.common.type_aliases import RolloutReturn, TrainFreq, TrainFrequencyUnit
 
-    class Budgeted(algorithm):
-        def _update_current_progress_remaining(self, num_timesteps: int, total: int) -> None:
-            super()._update_current_progress_remaining(num_timesteps, budget)
+    def progress_over_horizon(model: Any, num_timesteps: int, total_timesteps: int) -> None:
+        model._current_progress_remaining = max(0.0, 1.0 - num_timesteps / horizon)
 
-    Budgeted.__name__ = algorithm.__name__
-    return Budgeted
+    def vector_steps_left(model: Any) -> int:
+        """Vector steps to the end of the current `learn` call, the last one maybe partial."""
+        return -(-(model._total_timesteps - model.num_timesteps) // model.n_envs)
+
+    class RolloutAcrossChunks(RolloutBuffer):
+        """SB3's rollout buffer, kept (not reset) while it holds a rollout a chunk cut."""
+
+        def reset(self) -> None:
+            if self.full or self.pos == 0:
+                super().reset()
+
+    class OnPolicy(algorithm):
+        _update_current_progress_remaining = progress_over_horizon
+
+        def _setup_model(self) -> None:
+            if self.rollout_buffer_class is None:  # rlbox's envs have Box observations
+                self.rollout_buffer_class = RolloutAcrossChunks
+            super()._setup_model()
+
+        def collect_rollouts(
+            self, env: Any, callback: Any, rollout_buffer: Any, n_rollout_steps: int
+        ) -> bool:
+            begun = 0 if rollout_buffer.full else rollout_buffer.pos  # full: reset next
+            todo = min(n_rollout_steps - begun, vector_steps_left(self))
+            complete = super().collect_rollouts(env, callback, rollout_buffer, todo)
+            return complete and rollout_buffer.full  # False: SB3 ends `learn` untrained
+
+    class OffPolicy(algorithm):
+        _update_current_progress_remaining = progress_over_horizon
+        _round_steps = 0  # vector steps of the current train_freq round (saved in model.zip)
+
+        def collect_rollouts(
+            self, env: Any, callback: Any, train_freq: Any, replay_buffer: Any,
+            action_noise: Any = None, learning_starts: int = 0, log_interval: int | None = None,
+        ) -> Any:  # fmt: skip
+            todo = min(train_freq.frequency - self._round_steps, vector_steps_left(self))
+            part = super().collect_rollouts(
+                env, callback, TrainFreq(todo, TrainFrequencyUnit.STEP), replay_buffer,
+                action_noise, learning_starts, log_interval,
+            )  # fmt: skip
+            self._round_steps += part.episode_timesteps // env.num_envs
+            if self._round_steps < train_freq.frequency:
+                return part._replace(continue_training=False)  # no update: the round goes on
+            self._round_steps = 0
+            # `gradient_steps=-1` trains as many steps as the whole round's env steps
+            return RolloutReturn(
+                train_freq.frequency * env.num_envs, part.n_episodes, part.continue_training
+            )
+
+    chunked = OffPolicy if issubclass(algorithm, OffPolicyAlgorithm) else OnPolicy
+    chunked.__name__ = chunked.__qualname__ = algorithm.__name__
+    return chunked
 
 
 # --- the agents --------------------------------------------------------------------------------
@@ -279,16 +376,18 @@ class SB3Agent:
     )  # fmt: skip
 
     def __init__(
-        self, env: VectorEnv, config: SB3Config, *, device: torch.device, seed: int, budget: int
+        self, env: VectorEnv, config: SB3Config, *, device: torch.device, seed: int, horizon: int
     ) -> None:
         sb3 = _import_sb3()
         from stable_baselines3.common.logger import Logger
         from stable_baselines3.common.vec_env import VecNormalize
 
+        if isinstance(config, SB3OffPolicyConfig):
+            _check_off_policy(config, env.num_envs)
         self.config = config
         self.device = torch.device(device)
         self.seed = seed
-        self.budget = budget
+        self.horizon = horizon
         self.vec = _vec_env(env)
         self.venv = self.vec
         if config.normalize_obs or config.normalize_reward:
@@ -298,7 +397,7 @@ class SB3Agent:
                 norm_reward=config.normalize_reward,
                 gamma=config.gamma,
             )
-        self.cls = _budgeted(getattr(sb3, self.algorithm), budget)
+        self.cls = _chunked(getattr(sb3, self.algorithm), horizon)
         self.model = self.cls(
             "MlpPolicy", self.venv, seed=seed, device=self.device, verbose=0, **self.kwargs()
         )
@@ -328,24 +427,18 @@ class SB3Agent:
             if c.lr_schedule == "linear"
             else ConstantSchedule(c.learning_rate)
         )
+        if isinstance(c, SB3OffPolicyConfig):
+            values["train_freq"] = c.train_freq // self.vec.num_envs  # SB3 counts per copy
         return {**values, "policy_kwargs": policy_kwargs}
 
     def learn(self, steps: int) -> dict[str, float]:
-        from stable_baselines3.common.callbacks import BaseCallback
-
-        budget = self.budget
-
-        class StopAtBudget(BaseCallback):
-            def _on_step(self) -> bool:
-                return self.num_timesteps < budget
-
+        """Train for `steps` more env steps (whole vector steps), past the horizon too."""
         if self.model._last_obs is None:
             # A fresh start or a resume: reseed so that a resumed run draws new episodes.
             self.venv.seed(self.seed + self.env_steps)
         self.vec.finished.clear()
-        self.model.learn(
-            steps, callback=StopAtBudget(), log_interval=None, reset_num_timesteps=False
-        )
+        # SB3's loop runs to `num_timesteps + steps`; `_chunked` cuts its collection there.
+        self.model.learn(steps, log_interval=None, reset_num_timesteps=False)
         logger = self.model.logger
         metrics = {
             key.removeprefix("train/"): float(value)
@@ -387,7 +480,7 @@ class SB3Agent:
             arrays = (
                 "observations", "next_observations", "actions", "rewards", "dones", "timeouts",
             )  # fmt: skip
-            state["replay_buffer"] = {
+            state["buffer"] = {
                 "pos": buffer.pos,
                 "full": buffer.full,
                 **{
@@ -399,6 +492,8 @@ class SB3Agent:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a `state_dict`; without "buffer" (e.g. `checkpoints/best/`) the replay
+        buffer starts empty, which is enough to act and evaluate."""
         from stable_baselines3.common.logger import Logger
 
         self.model = self.cls.load(
@@ -409,12 +504,28 @@ class SB3Agent:
         if "vec_normalize" in state:
             _load_rms(self.venv.obs_rms, state["vec_normalize"]["obs"])
             _load_rms(self.venv.ret_rms, state["vec_normalize"]["ret"])
-        if "replay_buffer" in state:
-            saved, buffer = state["replay_buffer"], self.model.replay_buffer
+        saved = state.get("buffer", state.get("replay_buffer"))  # older runs: "replay_buffer"
+        if saved is not None:
+            buffer = self.model.replay_buffer
             for key, value in saved.items():
                 if isinstance(value, Tensor):
                     getattr(buffer, key)[: len(value)] = value.numpy()
             buffer.pos, buffer.full = int(saved["pos"]), bool(saved["full"])
+
+
+def _check_off_policy(config: SB3OffPolicyConfig, num_envs: int) -> None:
+    """What the config alone cannot check: its step counts against the vector's size."""
+    if config.train_freq % num_envs:
+        raise ConfigError(
+            f"invalid value for 'train_freq': {config.train_freq} env steps (summed over "
+            f"copies) is not a multiple of num_envs {num_envs}; SB3 trains after whole vector "
+            f"steps, so use a multiple of {num_envs}"
+        )
+    if num_envs > config.buffer_size:
+        raise ConfigError(
+            f"invalid value for 'buffer_size': {config.buffer_size} holds less than one vector "
+            f"step of num_envs {num_envs}"
+        )
 
 
 def _rms_state(rms: Any) -> dict[str, Tensor | float]:

@@ -1,4 +1,5 @@
-"""The Stable-Baselines3 adapters: the Agent interface, budgets, schedules, checkpoints, errors."""
+"""The Stable-Baselines3 adapters: the Agent interface, step accounting, schedules over the
+horizon, checkpoints, errors."""
 
 import subprocess
 import sys
@@ -11,7 +12,7 @@ pytest.importorskip("stable_baselines3")
 
 import rlbox
 from rlbox import checkpoint
-from rlbox.errors import MissingExtraError, RlboxError
+from rlbox.errors import ConfigError, MissingExtraError, RlboxError
 from rlbox.runner import build_agent, evaluate_run, prepare, resume
 
 QUIET = {"device": "cpu", "eval_every": 10**9, "eval_episodes": 2, "final_eval_episodes": 4}
@@ -37,28 +38,87 @@ def test_adapters_learn_a_probe(agent, values):
     assert model.act(obs).tolist() == [0, 1]
 
 
-def test_learn_continues_and_schedules_span_the_budget():
+def test_ppo_schedules_run_over_the_horizon_and_hold_past_it():
     model = make(
-        "sb3-ppo", "rlbox/ConstantReward-v0", num_envs=2, steps=1_024, n_steps=64,
-        learning_rate=1e-3, lr_schedule="linear",
+        "sb3-ppo", "rlbox/ConstantReward-v0", num_envs=2, steps=1_024, n_steps=64, n_epochs=2,
+        learning_rate=1e-3, lr_schedule="linear", clip_range_schedule="linear",
     )  # fmt: skip
     first = model.learn(512)
     assert model.env_steps == 512
     second = model.learn(256)
     assert model.env_steps == 768  # continued, not restarted
-    # SB3 sets the rate after each rollout from the progress through the whole budget (with its
+    # SB3 sets the rate after each rollout from the progress through the horizon (with its
     # own per-call progress, the first chunk would end at rate 0).
     assert first["learning_rate"] == pytest.approx(1e-3 * (1 - 512 / 1024))
     assert second["learning_rate"] == pytest.approx(1e-3 * (1 - 768 / 1024))
+    assert second["clip_range"] == pytest.approx(0.2 * (1 - 768 / 1024))
     assert first["episodes"] == 512 and first["train_return"] == 1.0
+    past = model.learn(1_024)  # a resume to a larger budget: past the horizon of 1,024
+    assert model.env_steps == 1_792  # the steps asked for, not capped at the horizon
+    assert past["learning_rate"] == 0.0 and past["clip_range"] == 0.0  # held, not rescaled
+    assert model.model.policy.optimizer.param_groups[0]["lr"] == 0.0
+
+
+def test_dqn_exploration_and_lr_hold_their_final_values_past_the_horizon():
+    model = make(
+        "sb3-dqn", "rlbox/ConstantReward-v0", num_envs=2, steps=200, learning_starts=0,
+        train_freq=2, batch_size=8, exploration_fraction=0.5, exploration_final_eps=0.05,
+        learning_rate=1e-3, lr_schedule="linear",
+    )  # fmt: skip
+    model.learn(40)
+    # over the horizon's first half (100 steps), not over the chunk
+    assert model.model.exploration_rate == pytest.approx(1 - 0.95 * 40 / 100)
+    past = model.learn(300)
+    assert model.env_steps == 340  # past the horizon of 200, not capped
+    assert model.model.exploration_rate == pytest.approx(0.05)
+    assert past["learning_rate"] == 0.0
+
+
+def test_learn_takes_the_steps_asked_for_and_a_cut_rollout_continues():
+    model = make("sb3-ppo", "rlbox/ConstantReward-v0", num_envs=2, steps=10_000, n_steps=32,
+                 n_epochs=1, batch_size=64)  # fmt: skip
+    model.learn(100)  # one rollout of 32 x 2 steps and 36 steps of the next
+    assert model.env_steps == 100 and model.model._n_updates == 1
+    assert model.model.rollout_buffer.pos == 18
+    model.learn(27)  # 14 vector steps: to within one of the steps asked for
+    assert model.env_steps == 128 and model.model._n_updates == 2  # the cut rollout, completed
+
+
+def test_train_freq_counts_env_steps_summed_over_copies():
+    values = {"num_envs": 2, "steps": 1_000, "learning_starts": 0, "batch_size": 8}
+    model = make("sb3-dqn", "rlbox/ConstantReward-v0", train_freq=4, **values)
+    assert model.model.train_freq.frequency == 2  # SB3's count: vector steps, i.e. per copy
+    for chunk in (6, 10, 24):  # rounds that a chunk's end cuts continue in the next call
+        model.learn(chunk)
+    assert model.env_steps == 40
+    assert model.model._n_updates == 40 // 4  # rlbox's meaning: a round per 4 env steps in all
+    assert model.model.replay_buffer.pos == 20  # every vector step stored, none dropped
+    every = make("sb3-dqn", "rlbox/ConstantReward-v0", train_freq=4, gradient_steps=-1, **values)
+    every.learn(6)
+    every.learn(34)
+    assert every.model._n_updates == 40  # -1: as many as the rounds' env steps
+
+
+def test_off_policy_step_counts_that_do_not_fit_are_one_line_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"'train_freq': 3 env steps .* multiple of num_envs 2"):
+        rlbox.train("sb3-dqn", "rlbox/ConstantReward-v0", num_envs=2, out=tmp_path / "runs",
+                    overrides={**QUIET, "train_freq": 3})  # fmt: skip
+    assert not (tmp_path / "runs").exists()  # refused before the run directory is written
+    with pytest.raises(ConfigError, match=r"'batch_size': 64 exceeds buffer_size 32"):
+        prepare("sb3-sac", "Pendulum-v1", {"batch_size": 64, "buffer_size": 32})
+    with pytest.raises(ConfigError, match=r"'buffer_size': 2 holds less than one vector step"):
+        make("sb3-dqn", "rlbox/ConstantReward-v0", num_envs=4, train_freq=4, buffer_size=2,
+             batch_size=1)  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "agent", ["dqn", "ppo", "a2c", "reinforce", "sb3-dqn", "sb3-ppo", "sb3-a2c"]
 )
 def test_every_agent_takes_the_budget_to_within_one_vector_step(agent, tmp_path):
+    # sb3-dqn's default train_freq of 4 env steps is not a whole number of vector steps of 3
+    values = {**QUIET, "train_freq": 3} if agent == "sb3-dqn" else QUIET
     result = rlbox.train(
-        agent, "rlbox/ActionReward-v0", steps=1_000, num_envs=3, out=tmp_path, overrides=QUIET
+        agent, "rlbox/ActionReward-v0", steps=1_000, num_envs=3, out=tmp_path, overrides=values
     )
     assert 1_000 <= result.env_steps < 1_003
 
@@ -88,7 +148,7 @@ def test_sb3_run_has_the_layout_of_an_own_run_and_evaluates(tmp_path):
     assert PPO.load(sb3_checkpoint / "model.zip").num_timesteps == 256  # SB3's own format
 
 
-def test_resume_restores_the_replay_buffer_and_normalisation(tmp_path):
+def test_resume_restores_the_replay_buffer_and_normalisation_and_best_needs_none(tmp_path):
     values = {**QUIET, "learning_starts": 50, "train_freq": 4, "normalize_obs": True,
               "checkpoint_every": 300}  # fmt: skip
     result = rlbox.train("sb3-dqn", "rlbox/ObsReward-v0", steps=300, num_envs=2, out=tmp_path,
@@ -98,13 +158,19 @@ def test_resume_restores_the_replay_buffer_and_normalisation(tmp_path):
     fresh = build_agent(experiment, agent_class)
     fresh.load_state_dict(state)
     buffer = fresh.model.replay_buffer
-    # 150 vector steps; SB3 stops at the budget before storing the last one
-    assert buffer.pos == state["replay_buffer"]["pos"] == 149 and not buffer.full
-    saved = state["replay_buffer"]["observations"].numpy()
-    assert np.array_equal(buffer.observations[:149], saved)
+    assert buffer.pos == state["buffer"]["pos"] == 150 and not buffer.full  # 150 vector steps
+    saved = state["buffer"]["observations"].numpy()
+    assert np.array_equal(buffer.observations[:150], saved)
     assert set(np.unique(saved)) == {-1.0, 1.0}
     assert fresh.venv.obs_rms.count == pytest.approx(state["vec_normalize"]["obs"]["count"])
     assert fresh.env_steps == 300
+
+    # checkpoints/best/ holds the state without its "buffer": enough to act, an empty buffer
+    best = build_agent(experiment, agent_class)
+    best.load_state_dict({k: v for k, v in state.items() if k != "buffer"})
+    assert best.model.replay_buffer.pos == 0 and not best.model.replay_buffer.full
+    obs = torch.tensor([[-1.0], [1.0]])
+    assert torch.equal(best.act(obs), fresh.act(obs))
 
     resumed = resume(result.run_dir, steps=600)
     assert 600 <= resumed.env_steps < 602

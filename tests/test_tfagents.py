@@ -1,5 +1,6 @@
-"""The TF-Agents adapters: the Gymnasium PyEnvironment, the Agent interface, budgets,
-checkpoints, errors, and that TensorFlow stays out of runs that do not use it."""
+"""The TF-Agents adapters: the Gymnasium PyEnvironment, the Agent interface, step accounting,
+schedules over the horizon, checkpoints, errors, and that TensorFlow stays out of runs that do
+not use it."""
 
 import importlib.util
 import subprocess
@@ -169,29 +170,42 @@ def test_agents_learn_a_probe(agent, values):
     assert model.act(obs).tolist() == [0, 1]
 
 
-def test_dqn_learns_continues_stops_at_the_budget_and_restores():
-    values = {**OFF_POLICY, "target_update_period": 1, "learning_rate": 1e-2}
-    model = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)
+def test_dqn_learns_continues_past_the_horizon_holding_its_schedules_and_restores():
+    values = {
+        **OFF_POLICY, "target_update_period": 1, "learning_rate": 1e-2, "lr_schedule": "linear",
+        "exploration_fraction": 0.5, "exploration_initial_eps": 1.0, "exploration_final_eps": 0.1,
+    }  # fmt: skip
+    model = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)  # horizon 600
     first = model.learn(200)
     assert model.env_steps == 200
     assert first["episodes"] == 200  # one-step episodes
     assert first["updates"] == (200 - 100) // 4
+    assert first["epsilon"] == pytest.approx(1.0 - 0.9 * 200 / 300)  # over the horizon
+    assert first["learning_rate"] == pytest.approx(1e-2 * (1 - 200 / 600))
     model.learn(200)
     assert model.env_steps == 400  # continued, not restarted
-    model.learn(10_000)
-    assert model.env_steps == 600  # the budget, not the request
-    assert model.learn(10)["episodes"] == 0.0
+    past = model.learn(400)  # a resume to a larger budget
+    assert model.env_steps == 800  # the steps asked for, not capped at the horizon
+    assert past["episodes"] == 400 and past["updates"] == 400 // 4
+    assert past["epsilon"] == pytest.approx(0.1) and past["learning_rate"] == 0.0  # held
+    assert float(model.adam.learning_rate.numpy()) == 0.0
     obs = torch.tensor([[-1.0], [1.0]])
     assert model.act(obs).tolist() == [0, 1]  # learned the probe
 
     state = model.state_dict()
     assert any(name.endswith(".index") for name in state) and "checkpoint" in state
+    assert any(name.endswith(".index") for name in state["buffer"])  # the replay, apart
     fresh = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)
     fresh.load_state_dict(state)
-    assert fresh.env_steps == 600
-    assert int(fresh.train_step.numpy()) == int(model.train_step.numpy()) == (600 - 100) // 4
+    assert fresh.env_steps == 800
+    assert int(fresh.train_step.numpy()) == int(model.train_step.numpy()) == (800 - 100) // 4
     assert int(fresh.replay().buffer.num_frames()) == int(model.replay().buffer.num_frames())
     assert torch.equal(fresh.act(obs), model.act(obs))
+    # checkpoints/best/ holds the state without its "buffer": enough to act, an empty buffer
+    best = make("tfa-dqn", "rlbox/ActionObsReward-v0", steps=600, **values)
+    best.load_state_dict({k: v for k, v in state.items() if k != "buffer"})
+    assert int(best.replay().buffer.num_frames()) == 0
+    assert torch.equal(best.act(obs), model.act(obs))
 
 
 def test_sac_learns_the_mean_of_a_box_action():
@@ -213,6 +227,7 @@ def test_run_checkpoints_evaluates_and_resumes(tmp_path):
     # TF-Agents' own Checkpointer files, as they are, beside rlbox's metadata
     names = sorted(p.name for p in saved[-1].iterdir())
     assert "checkpoint" in names and any(n.endswith(".index") for n in names)
+    assert "buffer.checkpoint" in names  # the replay buffer's own Checkpointer files
     assert (run_dir / "metrics.csv").read_text().splitlines()[0].startswith("step,")
     evaluated, used = evaluate_run(run_dir, episodes=4)
     assert used.name == "step-200" and evaluated.mean == pytest.approx(result.eval_return_mean)

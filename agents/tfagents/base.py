@@ -1,5 +1,5 @@
 """What every `tfa-*` agent shares: TF-Agents' agent on adapted Gymnasium envs, the step
-budget, `act` on torch tensors, checkpoints in TF-Agents' own format, and the two training
+accounting, `act` on torch tensors, checkpoints in TF-Agents' own format, and the two training
 loops TF-Agents' examples use (replay for DQN, C51 and SAC; whole rollouts for REINFORCE and
 PPO).
 
@@ -7,11 +7,15 @@ PPO).
   adapter (rlbox.envs.tfagents_env), batched by TF-Agents' BatchedPyEnvironment and stepped by
   its PyDriver with the policy compiled by `tf.function`. Copy i is seeded `seed + i`, as in
   rlbox's own vector env.
-- Budget: `learn(steps)` continues where the last call stopped and stops at the run's budget
-  within one vector step; steps are real env steps (TF-Agents' reset steps are not counted).
+- Steps: `learn(steps)` continues where the last call stopped and takes `steps` more env steps
+  (to within one vector step; the runner stops at the budget); steps are real env steps
+  (TF-Agents' reset steps are not counted). Schedules (rlbox.schedules) run over the run's
+  schedule horizon and hold their final values past it.
 - Checkpoints: `common.Checkpointer`'s files (`checkpoint`, `ckpt-N.index`, `ckpt-N.data-*`:
-  agent, networks, optimizers, replay buffer, train step) are stored as they are in the run's
-  checkpoint directory, so TF-Agents can restore from that directory by itself.
+  agent, networks, optimizers, train step) are stored as they are in the run's checkpoint
+  directory, so TF-Agents can restore from that directory by itself. A replay buffer is a
+  second Checkpointer's files under the top-level key "buffer" (files `buffer.*`), which the
+  runner leaves out of `checkpoints/best/`; a state without it restores with an empty buffer.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from torch import Tensor
 from rlbox.config import check, param
 from rlbox.envs.base import VectorEnv
 from rlbox.errors import RlboxError
+from rlbox.schedules import decay
 
 INSTALL = "make tfagents"  # see the Makefile: TensorFlow, then tf-agents with --no-deps
 REQUIRES = (
@@ -104,7 +109,7 @@ class TFAgentsAgent:
     requires: ClassVar = REQUIRES
 
     def __init__(
-        self, env: VectorEnv, config: TFAConfig, *, device: torch.device, seed: int, budget: int
+        self, env: VectorEnv, config: TFAConfig, *, device: torch.device, seed: int, horizon: int
     ) -> None:
         from rlbox.envs.gymnasium_vector import GymnasiumVectorEnv
 
@@ -118,7 +123,7 @@ class TFAgentsAgent:
         self.config = config
         self.device = torch.device(device)
         self.seed = seed
-        self.budget = budget
+        self.horizon = horizon
         env.close()  # rlbox's vector env gave the id, size and spaces; TF-Agents steps its own
         tf.random.set_seed(seed)
         self.envs = BatchedGymnasium(env.env_id, env.num_envs, seed)
@@ -143,12 +148,10 @@ class TFAgentsAgent:
         return tf.keras.optimizers.Adam(learning_rate=learning_rate or self.config.learning_rate)
 
     def learning_rate_at(self, step: int) -> float:
-        """The config's learning rate, decayed linearly to 0 over the budget where the config
-        has `lr_schedule: linear` (tfa-dqn, tfa-ppo)."""
+        """The config's learning rate, decayed linearly to 0 over the horizon (then 0) where the
+        config has `lr_schedule: linear` (tfa-dqn, tfa-ppo)."""
         c = self.config
-        if getattr(c, "lr_schedule", "constant") == "linear":
-            return c.learning_rate * max(0.0, 1.0 - step / self.budget)
-        return c.learning_rate
+        return decay(getattr(c, "lr_schedule", "constant"), c.learning_rate, self.horizon)(step)
 
     @property
     def env_steps(self) -> int:
@@ -157,7 +160,7 @@ class TFAgentsAgent:
     # --- training ----------------------------------------------------------------------------
 
     def learn(self, steps: int) -> dict[str, float]:
-        target = min(self.env_steps + steps, self.budget)
+        target = self.env_steps + steps
         if self._time_step is None:
             # A fresh start or a resume: reseed so that a resumed run draws new episodes.
             self.envs.reseed(self.seed + self.env_steps)
@@ -235,36 +238,39 @@ class TFAgentsAgent:
 
     def trackables(self) -> dict[str, Any]:
         """What TF-Agents' Checkpointer saves: the agent (networks, optimizers, normalizers)
-        and the train step; off-policy agents add the replay buffer."""
+        and the train step."""
         return {"agent": self.agent, "train_step": self.train_step}
+
+    def replay_buffer(self) -> Any:
+        """The replay buffer of an off-policy agent, checkpointed apart; None: there is none."""
+        return None
 
     def counters(self) -> dict[str, Any]:
         return {"env_steps": self.env_steps}
 
     def state_dict(self) -> dict[str, Any]:
+        state = {**self._checkpoint_files(self.trackables()), "counters": self.counters()}
+        buffer = self.replay_buffer()
+        if buffer is not None:
+            state["buffer"] = self._checkpoint_files({"replay_buffer": buffer})
+        return state
+
+    def _checkpoint_files(self, trackables: dict[str, Any]) -> dict[str, bytes]:
         from tf_agents.utils import common
 
         with tempfile.TemporaryDirectory() as tmp:
-            common.Checkpointer(tmp, max_to_keep=1, **self.trackables()).save(self.train_step)
-            files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
-        return {**files, "counters": self.counters()}
+            common.Checkpointer(tmp, max_to_keep=1, **trackables).save(self.train_step)
+            return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        from tf_agents.utils import common
-
-        files = {k: v for k, v in state.items() if isinstance(v, bytes)}
-        if not any(name.endswith(".index") for name in files):
-            raise ValueError("no TF-Agents checkpoint in this state")
         # Kept as long as the agent: TF restores variables created later (the optimizers' slots,
         # made at the first update) from the files when they appear.
         self._restored_from = tempfile.TemporaryDirectory(prefix="rlbox-tfa-")
-        tmp = self._restored_from.name
-        for name, data in files.items():
-            (Path(tmp) / name).write_bytes(data)
-        checkpointer = common.Checkpointer(tmp, **self.trackables())
-        if not checkpointer.checkpoint_exists:
-            raise ValueError("the TF-Agents checkpoint has no `checkpoint` index file")
-        checkpointer.initialize_or_restore().assert_existing_objects_matched()
+        tmp = Path(self._restored_from.name)
+        self._restore(tmp / "agent", state, self.trackables())
+        buffer = self.replay_buffer()
+        if buffer is not None and "buffer" in state:  # else the buffer starts empty
+            self._restore(tmp / "buffer", state["buffer"], {"replay_buffer": buffer})
         counters = state["counters"]
         self._steps_before = int(counters["env_steps"]) - self.envs.steps
         self.load_counters(counters)
@@ -272,6 +278,22 @@ class TFAgentsAgent:
 
     def load_counters(self, counters: dict[str, Any]) -> None:
         pass
+
+    @staticmethod
+    def _restore(directory: Path, state: dict[str, Any], trackables: dict[str, Any]) -> None:
+        """Restore `trackables` from the Checkpointer files among `state`'s bytes values."""
+        from tf_agents.utils import common
+
+        files = {k: v for k, v in state.items() if isinstance(v, bytes)}
+        if not any(name.endswith(".index") for name in files):
+            raise ValueError("no TF-Agents checkpoint in this state")
+        directory.mkdir()
+        for name, data in files.items():
+            (directory / name).write_bytes(data)
+        checkpointer = common.Checkpointer(str(directory), **trackables)
+        if not checkpointer.checkpoint_exists:
+            raise ValueError("the TF-Agents checkpoint has no `checkpoint` index file")
+        checkpointer.initialize_or_restore().assert_existing_objects_matched()
 
 
 # --- the replay loop of DQN, C51 and SAC ---------------------------------------------------------
@@ -354,7 +376,7 @@ class RolloutLoop:
     """TF-Agents' on-policy recipe: the collect policy fills a rollout of whole vector steps
     (a [copies, time] batch of trajectories, reset steps included, as TF-Agents' agents expect),
     the agent trains on it once and it is dropped. A rollout may span `learn` calls; one left
-    unfinished at the budget is not trained on."""
+    unfinished when the run ends is not trained on (nor checkpointed)."""
 
     def __init__(self, owner: TFAgentsAgent) -> None:
         import tensorflow as tf

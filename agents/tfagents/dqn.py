@@ -2,12 +2,13 @@
 C51 (Bellemare et al., 2017): `tfa-dqn` and `tfa-c51`.
 
 TF-Agents' DqnAgent / DdqnAgent / CategoricalDqnAgent train unchanged on TF-Agents' replay
-buffer; rlbox adds the budget, a linear epsilon schedule over the run (DqnAgent takes epsilon as
-a callable, read at every action) and the checkpoints. TF-Agents' targets use the discount of
-the next time step, so they bootstrap after a time-limit truncation (discount 1) and not after a
-termination (discount 0). With `n_step_update` > 1 a termination inside the window cuts the
-return (its discount is 0), but a truncation does not: TF-Agents would sum on into the next
-episode, so those windows get weight 0 in the loss (`truncation_weights`).
+buffer; rlbox adds the step accounting, a linear epsilon schedule over the schedule horizon
+(DqnAgent takes epsilon as a callable, read at every action) and the checkpoints. TF-Agents'
+targets use the discount of the next time step, so they bootstrap after a time-limit truncation
+(discount 1) and not after a termination (discount 0). With `n_step_update` > 1 a termination
+inside the window cuts the return (its discount is 0), but a truncation does not: TF-Agents
+would sum on into the next episode, so those windows get weight 0 in the loss
+(`truncation_weights`).
 """
 
 from __future__ import annotations
@@ -25,18 +26,21 @@ from rlbox.agents.tfagents.base import (
     loss_metrics,
 )
 from rlbox.config import check, param
+from rlbox.schedules import Linear
 
 
 @dataclass(frozen=True)
 class TFADQNConfig(TFAOffPolicyConfig):
     double: bool = param(False, "Double DQN (TF-Agents' DdqnAgent).")
     lr_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays the learning rate to 0 over the budget."
+        "constant", "'linear' decays the learning rate to 0 over the schedule horizon."
     )
     n_step_update: int = param(1, "Steps of the n-step TD target.")
     target_update_period: int = param(5, "Gradient steps between target network updates.")
     target_update_tau: float = param(0.05, "Polyak coefficient of the target update (1: copy).")
-    exploration_fraction: float = param(0.0, "Fraction of the budget epsilon decays over.")
+    exploration_fraction: float = param(
+        0.0, "Fraction of the schedule horizon epsilon decays over, then held."
+    )
     exploration_initial_eps: float = param(0.1, "Epsilon at the start.")
     exploration_final_eps: float = param(0.1, "Epsilon after the decay.")
 
@@ -103,11 +107,8 @@ class TFADQN(TFAgentsAgent):
 
     def epsilon_at(self, step: int) -> float:
         c: TFADQNConfig = self.config
-        span = c.exploration_fraction * self.budget
-        progress = min(1.0, step / span) if span > 0 else 1.0
-        return c.exploration_initial_eps + progress * (
-            c.exploration_final_eps - c.exploration_initial_eps
-        )
+        span = c.exploration_fraction * self.horizon
+        return Linear(c.exploration_initial_eps, c.exploration_final_eps, span)(step)
 
     def truncation_weights(self, experience: Any) -> Any:
         """Weight 0 for an n-step window with a truncation before its last step, else 1.
@@ -144,8 +145,8 @@ class TFADQN(TFAgentsAgent):
             "learning_rate": self.learning_rate_at(self.env_steps),
         }
 
-    def trackables(self) -> dict[str, Any]:
-        return {**super().trackables(), "replay_buffer": self.replay().buffer}
+    def replay_buffer(self) -> Any:
+        return self.replay().buffer
 
     def counters(self) -> dict[str, Any]:
         return {**super().counters(), "since_update": self.replay().since_update}

@@ -27,7 +27,7 @@ from rlbox.config import check, param
 class TFAPPOConfig(TFAConfig):
     fc_layer_params: tuple[int, ...] = param((200, 100), "Hidden layer sizes (actor, value).")
     lr_schedule: Literal["constant", "linear"] = param(
-        "constant", "'linear' decays the learning rate to 0 over the budget."
+        "constant", "'linear' decays the learning rate to 0 over the schedule horizon."
     )
     n_steps: int = param(2048, "Env steps per copy in each rollout.")
     num_epochs: int = param(25, "Full-batch gradient steps on each rollout.")

@@ -89,8 +89,8 @@ class TFASAC(TFAgentsAgent):
         metrics["alpha"] = float(np.exp(self.agent._log_alpha.numpy()))
         return metrics
 
-    def trackables(self) -> dict[str, Any]:
-        return {**super().trackables(), "replay_buffer": self.replay().buffer}
+    def replay_buffer(self) -> Any:
+        return self.replay().buffer
 
     def counters(self) -> dict[str, Any]:
         return {**super().counters(), "since_update": self.replay().since_update}
