@@ -391,7 +391,8 @@ def _crossed(before: int, after: int, every: int) -> bool:
 
 
 def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
-    """A run's checkpoint: "last" (the default: the newest step-N), "best", or a directory."""
+    """A run's checkpoint: "last" (the default: the newest step-N), "best", a name in the run's
+    checkpoints/ (step-N), or a directory."""
     directory = run_dir / "checkpoints"
     if which is None or str(which) == "last":
         saved = checkpoint.list_checkpoints(directory)
@@ -406,8 +407,12 @@ def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
             raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST}){hint}")
         return directory / BEST
     path = Path(which)
+    if not path.is_dir() and (directory / path).is_dir():  # a name in checkpoints/: step-N
+        path = directory / path
     if not path.is_dir():
-        raise CheckpointError(f"checkpoint not found: {path} (use best, last or a directory)")
+        raise CheckpointError(
+            f"checkpoint not found: {path} (use best, last, step-N or a directory)"
+        )
     return path
 
 

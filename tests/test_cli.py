@@ -74,6 +74,20 @@ def assert_clean_error(proc, message, out: Path):
         (["compare", "dqn", "--env", "CartPole-v1", "--seeds", "0"], "--seeds must be positive"),
         (["compare", "dqn", "sb3-dqn", "--env", "Pendulum-v1"], "needs a Discrete action space"),
         (["run", "missing.yaml"], "experiment file not found: missing.yaml"),
+        (["train", "dqn", "CartPole-v1", "--device", "cuda:abc"], "must be cpu, cuda, cuda:N"),
+        (["train", "dqn", "CartPole-v1", "--device", "cuda:7"], "--device cuda:7"),
+        (["train", "dqn", "Blackjack-v1"], "Blackjack-v1 has Tuple(Discrete(32)"),
+        (["train", "ppo", "Taxi-v3"], "did you mean 'Taxi-v4'"),
+        (
+            ["train", "dqn", "CartPole-v1", "--set", "batch_size=512", "--set", "buffer_size=256"],
+            "512 is more than buffer_size 256",
+        ),
+        (
+            ["train", "dqn", "CartPole-v1", "--num-envs", "8", "--set", "buffer_size=4",
+             "--set", "batch_size=2"],
+            "less than one vector step of num_envs=8",
+        ),
+        (["eval", "not-a-run", "--seed", "-1"], "--seed must be >= 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
@@ -140,3 +154,35 @@ def test_import_rlbox_loads_no_agent_env_or_tensorflow():
 def test_no_arguments_prints_help(tmp_path):
     proc = rlbox(cwd=tmp_path)
     assert proc.returncode == 0 and "train" in proc.stdout and "error" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_out_under_a_file_is_one_line_and_writes_nothing(tmp_path, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    args = (
+        ["train", "dqn", ENV, "--out", blocker / "runs"]
+        if command == "train"
+        else ["compare", "dqn", "--env", ENV, "--seeds", "1", "--out", blocker / "cmp"]
+    )
+    proc = rlbox(*args, cwd=tmp_path)
+    assert_clean_error(proc, f"{blocker} is a file, not a folder", tmp_path / "nothing")
+    assert blocker.read_text() == "keep me" and sorted(tmp_path.iterdir()) == [blocker]
+
+
+def test_eval_seed_chooses_the_episodes(tmp_path):
+    out = tmp_path / "runs"
+    proc = rlbox("train", "ppo", "rlbox/ObsReward-v0", "--steps", "200", "--quiet", "--out", out,
+                 "--set", "n_steps=8", "--device", "cpu", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = out.iterdir()
+    returns = {}
+    for seed in ("0", "1", None):
+        extra = ("--seed", seed) if seed else ()
+        proc = rlbox("eval", run_dir, "--episodes", "8", *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        returns[seed] = [line for line in proc.stdout.splitlines() if line.startswith("episode")]
+    # ObsReward's start (-1 or +1) is drawn from the seed: other seeds, other episodes
+    assert returns["0"] != returns["1"]
+    again = rlbox("eval", run_dir, "--episodes", "8", "--seed", "1", cwd=tmp_path)
+    assert [ln for ln in again.stdout.splitlines() if ln.startswith("episode")] == returns["1"]

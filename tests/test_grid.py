@@ -118,3 +118,44 @@ def test_cli_run_with_a_missing_file_exits_2(tmp_path):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     assert stderr.strip() == f"error: experiment file not found: {tmp_path / 'nope.yaml'}"
+
+
+def test_compare_with_other_values_trains_again_and_reports_both(tmp_path):
+    out = tmp_path / "cmp"
+    base = ["compare", "dqn", "--env", "CartPole-v1", "--seeds", 1, "--steps", 3000, "--jobs", 1,
+            "--set", "eval_every=1500", "--set", "device=cpu", "--out", out]  # fmt: skip
+    outputs = []
+    for lr in ("0.001", "0.0005"):
+        process = rlbox_cli(*base, "--set", f"lr={lr}")
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr
+        outputs.append(stdout)
+    assert "finished before" not in outputs[1] and "started dqn-CartPole-v1-s0-" in outputs[1]
+    runs = sorted(p for p in out.iterdir() if p.name.startswith("dqn-"))
+    assert len(runs) == 2
+    lrs = {yaml.safe_load((r / "config.yaml").read_text())["hyperparams"]["lr"] for r in runs}
+    assert lrs == {0.001, 0.0005}
+    summary = (out / "summary.md").read_text()
+    assert "| dqn [lr=0.001] | CartPole-v1 | 1 |" in summary
+    assert "| dqn [lr=0.0005] | CartPole-v1 | 1 |" in summary
+
+    # The same command again finds its own run finished, not the other one.
+    process = rlbox_cli(*base, "--set", "lr=0.0005")
+    stdout, _ = process.communicate(timeout=240)
+    assert process.returncode == 0 and "1 of 1 runs finished before" in stdout
+
+
+def test_an_interrupted_run_with_other_stored_values_is_not_resumed(tmp_path):
+    grid = make_grid(["dqn"], [PROBE], [0], tmp_path, steps=200, overrides={"eval_every": 100})
+    (run,) = grid.runs()
+    run_dir = tmp_path / run.name
+    run_dir.mkdir()
+    config = run.experiment.to_dict()
+    config["hyperparams"]["lr"] = 0.5  # e.g. made by an rlbox whose defaults were other
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    from rlbox.grid import run_grid
+
+    (outcome,) = run_grid(grid, echo=lambda _: None)
+    assert outcome.status == "failed"
+    assert "lr: 0.5 there, 0.001 asked" in outcome.detail
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml"]  # untouched
