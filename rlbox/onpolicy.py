@@ -95,9 +95,7 @@ class ActorCriticAgent:
         activation = ACTIVATIONS[config.activation]
         with seeded_init(seed):
             actor_body = MLP(obs_shape, config.hidden_sizes, activation)
-            critic_body = (
-                None if config.shared else MLP(obs_shape, config.hidden_sizes, activation)
-            )
+            critic_body = None if config.shared else MLP(obs_shape, config.hidden_sizes, activation)
             head = make_policy_head(
                 action_space,
                 actor_body.features_dim,

@@ -401,9 +401,11 @@ def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
         return saved[-1]
     if str(which) == BEST:
         if not (directory / BEST).is_dir():
-            hint = "; a save was interrupted: `rlbox train --resume` repairs it" if any(
-                directory.glob(f".{BEST}.*")
-            ) else ""
+            hint = (
+                "; a save was interrupted: `rlbox train --resume` repairs it"
+                if any(directory.glob(f".{BEST}.*"))
+                else ""
+            )
             raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST}){hint}")
         return directory / BEST
     path = Path(which)
@@ -432,9 +434,7 @@ def evaluate_run(
     return evaluate_agent(experiment, agent, episodes, seed=seed), used
 
 
-def load_agent(
-    experiment: Experiment, checkpoint_dir: Path, *, with_info: bool = False
-) -> Any:
+def load_agent(experiment: Experiment, checkpoint_dir: Path, *, with_info: bool = False) -> Any:
     """Build the experiment's agent and restore it from a checkpoint (and return the
     checkpoint's info too, `with_info`)."""
     state, info = checkpoint.load(checkpoint_dir)

@@ -37,7 +37,9 @@ AGENT_VALUES = {
 
 def build(agent, env_id=PROBE, seed=0, **extra):
     values = {**SMALL, "num_envs": 3, "backend": "torch", **AGENT_VALUES[agent], **extra}
-    experiment, agent_class = runner.prepare(agent, env_id, {"steps": 4_000, "seed": seed, **values})
+    experiment, agent_class = runner.prepare(
+        agent, env_id, {"steps": 4_000, "seed": seed, **values}
+    )
     return runner.build_agent(experiment, agent_class)
 
 
