@@ -55,7 +55,7 @@ def run_sb3(seed: int, threads: int | None) -> tuple[float, float]:
     from stable_baselines3 import DQN
 
     from rlbox.evaluation import evaluate
-    from rlbox.runner import EVAL_SEED_OFFSET
+    from rlbox.runner import REPORT_SEED_OFFSET
 
     if threads:
         torch.set_num_threads(threads)
@@ -66,7 +66,7 @@ def run_sb3(seed: int, threads: int | None) -> tuple[float, float]:
     def act(obs: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(model.predict(obs.numpy(), deterministic=True)[0])
 
-    result = evaluate(act, ENV_ID, EVAL_EPISODES, seed=seed + EVAL_SEED_OFFSET)
+    result = evaluate(act, ENV_ID, EVAL_EPISODES, seed=seed + REPORT_SEED_OFFSET)
     return time.perf_counter() - start, result.mean
 
 

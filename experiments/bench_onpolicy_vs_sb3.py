@@ -80,7 +80,7 @@ def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tupl
     from stable_baselines3.common.vec_env import VecNormalize
 
     from rlbox.evaluation import evaluate
-    from rlbox.runner import EVAL_SEED_OFFSET
+    from rlbox.runner import REPORT_SEED_OFFSET
 
     torch.set_num_threads(threads)
     params = dict(RL_ZOO[(algo, env_id)])
@@ -99,7 +99,7 @@ def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tupl
             x = env.normalize_obs(x)
         return torch.as_tensor(model.predict(x, deterministic=True)[0])
 
-    result = evaluate(act, env_id, EVAL_EPISODES, seed=seed + EVAL_SEED_OFFSET)
+    result = evaluate(act, env_id, EVAL_EPISODES, seed=seed + REPORT_SEED_OFFSET)
     return time.perf_counter() - start, result.mean
 
 

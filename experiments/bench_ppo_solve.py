@@ -62,7 +62,7 @@ def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
     from stable_baselines3.common.env_util import make_vec_env
 
     from rlbox.evaluation import evaluate
-    from rlbox.runner import EVAL_SEED_OFFSET
+    from rlbox.runner import REPORT_SEED_OFFSET
 
     torch.set_num_threads(1)
     params = dict(RL_ZOO[("ppo", ENV_ID)])
@@ -84,7 +84,7 @@ def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
                 return True
             self.next_eval += every
             pause = time.perf_counter()
-            solved = evaluate(act, ENV_ID, EPISODES, seed=seed + EVAL_SEED_OFFSET).mean
+            solved = evaluate(act, ENV_ID, EPISODES, seed=seed + REPORT_SEED_OFFSET).mean
             self.paused += time.perf_counter() - pause
             if solved >= THRESHOLD:
                 self.solved_at = self.num_timesteps

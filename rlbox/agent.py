@@ -16,9 +16,10 @@ from rlbox.registry import Registry
 class Agent(Protocol):
     """An agent trains on the vector env it was built with and acts on batches of observations.
 
-    Built as `cls(env, config, device=..., seed=..., budget=...)`, where `config` is an instance
-    of `cls.config_class` and `budget` is the run's total number of environment steps, over
-    which schedules (exploration, learning rate) are defined.
+    Built as `cls(env, config, device=..., seed=..., horizon=...)`, where `config` is an
+    instance of `cls.config_class` and `horizon` is the run's schedule horizon in environment
+    steps: schedules (exploration, learning rate) run over it and hold their final values past
+    it. The runner decides when training stops; `learn(steps)` takes the steps it is given.
     """
 
     config_class: ClassVar[type]

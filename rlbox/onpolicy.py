@@ -253,6 +253,5 @@ class ActorCriticAgent:
         if self.reward_norm is not None:
             self.reward_norm.load_state_dict(state["reward_norm"])
         self.loop.load_state_dict(state["loop"], self.env)
-        self._next_obs = self.loop.obs
         self.updates = int(state["counters"]["updates"])
         self._noise_age = int(state["counters"]["noise_age"])
