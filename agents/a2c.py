@@ -13,9 +13,9 @@ from typing import Literal
 
 from torch import Tensor
 
-from rlbox.config import check, param
-from rlbox.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.rollout import Rollout
+from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
+from rlbox.agents.common.rollout import Rollout
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

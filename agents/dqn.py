@@ -25,14 +25,14 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.buffers import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
-from rlbox.config import check, param
+from rlbox.agents.common.loop import LoopState, run_loop
+from rlbox.agents.common.replay import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
+from rlbox.agents.common.rng import Generators, seeded_init
+from rlbox.agents.common.schedules import Linear, decay
+from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv
 from rlbox.errors import ConfigError
-from rlbox.loop import LoopState, run_loop
-from rlbox.nn import MLP, QNetwork, soft_update
-from rlbox.rng import Generators, seeded_init
-from rlbox.schedules import Linear, decay
+from rlbox.nn.networks import MLP, QNetwork, soft_update
 
 
 @dataclass(frozen=True)

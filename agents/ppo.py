@@ -20,10 +20,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from rlbox.config import check, param
-from rlbox.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.rollout import Rollout
-from rlbox.schedules import decay
+from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
+from rlbox.agents.common.rollout import Rollout
+from rlbox.agents.common.schedules import decay
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

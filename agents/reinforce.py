@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from rlbox.config import check, param
-from rlbox.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.rollout import EpisodeBuffer, Rollout
+from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
+from rlbox.agents.common.rollout import EpisodeBuffer, Rollout
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def make(
     `device` (see `torch_env_ids()`). `seed` seeds the first reset.
     """
     from rlbox.envs.gymnasium_vector import GymnasiumVectorEnv
-    from rlbox.envs.torch_classic import TORCH_ENVS
+    from rlbox.envs.torch import TORCH_ENVS
 
     check_env_id(env_id)
     if backend == "torch":
@@ -75,7 +75,7 @@ def make(
 
 
 def torch_env_ids() -> list[str]:
-    from rlbox.envs.torch_classic import TORCH_ENVS
+    from rlbox.envs.torch import TORCH_ENVS
 
     return sorted(TORCH_ENVS)
 
@@ -85,16 +85,3 @@ def make_reference(env_id: str, **kwargs) -> gym.Env:
     agents see in training (`adapt_spaces`: one-hot discrete observations, actions from 0)."""
     check_env_id(env_id)
     return adapt_spaces(gym.make(env_id, **kwargs))
-
-
-def tuned_env_ids(agent: str) -> list[tuple[str, str]]:
-    """(env id, backend) of each section in experiments/hyperparams/<agent>.yaml."""
-    from importlib import resources
-
-    import yaml
-
-    path = resources.files("rlbox.experiments") / "hyperparams" / f"{agent}.yaml"
-    if not path.is_file():
-        return []
-    sections = [k for k in (yaml.safe_load(path.read_text()) or {}) if k != "default"]
-    return [(k.partition("@")[0], k.partition("@")[2] or "gymnasium") for k in sections]

@@ -1,6 +1,6 @@
 """rlbox DQN against Stable-Baselines3 DQN on CartPole-v1: wall-clock and final return.
 
-Both train for the same budget and are scored by the same evaluation (rlbox.evaluation:
+Both train for the same budget and are scored by the same evaluation (rlbox.run.evaluation:
 20 deterministic episodes on `gymnasium.make("CartPole-v1")`, the same seeds). SB3 uses the RL
 Zoo's tuned hyper-parameters (rl-baselines3-zoo, hyperparams/dqn.yml, CartPole-v1); rlbox uses
 its own defaults (experiments/hyperparams/dqn.yaml). Each run is a fresh process, one at a time;
@@ -47,15 +47,15 @@ def run_rlbox(seed: int, out: str) -> tuple[float, float]:
 
 
 def run_sb3(seed: int, threads: int | None) -> tuple[float, float]:
-    from rlbox.logger import tensorboard_without_tensorflow
+    from rlbox.compat import tensorboard_without_tensorflow
 
     tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import gymnasium as gym
     import torch
     from stable_baselines3 import DQN
 
-    from rlbox.evaluation import evaluate
-    from rlbox.runner import REPORT_SEED_OFFSET
+    from rlbox.run.evaluation import evaluate
+    from rlbox.run.runner import REPORT_SEED_OFFSET
 
     if threads:
         torch.set_num_threads(threads)

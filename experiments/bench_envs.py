@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlbox.envs.torch_classic import CartPole
+from rlbox.envs.torch import CartPole
 
 SYNC_MAX_COPIES = 4096  # SyncVectorEnv steps copies one by one: beyond this it takes minutes
 

@@ -46,7 +46,7 @@ RL_ZOO = {
 
 
 def default_budget(algo: str, env_id: str) -> int:
-    from rlbox.config import load_hyperparams
+    from rlbox.config.tuned import load_hyperparams
 
     return int(load_hyperparams(algo, env_id)["steps"])
 
@@ -57,8 +57,8 @@ def run_rlbox(algo: str, env_id: str, seed: int, steps: int, out: str) -> tuple[
     import torch.utils.tensorboard  # noqa: F401
 
     import rlbox
-    import rlbox.runner
-    from rlbox.agent import AGENTS
+    import rlbox.run.runner
+    from rlbox.catalog import AGENTS
 
     AGENTS.get(algo)
 
@@ -71,7 +71,7 @@ def run_rlbox(algo: str, env_id: str, seed: int, steps: int, out: str) -> tuple[
 
 
 def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tuple[float, float]:
-    from rlbox.logger import tensorboard_without_tensorflow
+    from rlbox.compat import tensorboard_without_tensorflow
 
     tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import torch
@@ -79,8 +79,8 @@ def run_sb3(algo: str, env_id: str, seed: int, steps: int, threads: int) -> tupl
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rlbox.evaluation import evaluate
-    from rlbox.runner import REPORT_SEED_OFFSET
+    from rlbox.run.evaluation import evaluate
+    from rlbox.run.runner import REPORT_SEED_OFFSET
 
     torch.set_num_threads(threads)
     params = dict(RL_ZOO[(algo, env_id)])

@@ -36,7 +36,8 @@ EPISODES = 20
 def rlbox_time_to_solve(
     seed: int, every: int, budget: int | None, overrides: dict
 ) -> tuple[float, int]:
-    from rlbox.runner import build_agent, evaluate_agent, prepare
+    from rlbox.run.build import build_agent, prepare
+    from rlbox.run.runner import evaluate_agent
 
     values = {**overrides, "seed": seed, "device": "cpu", **({"steps": budget} if budget else {})}
     experiment, agent_class = prepare("ppo", ENV_ID, values)
@@ -53,7 +54,7 @@ def rlbox_time_to_solve(
 
 
 def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
-    from rlbox.logger import tensorboard_without_tensorflow
+    from rlbox.compat import tensorboard_without_tensorflow
 
     tensorboard_without_tensorflow()  # as rlbox's sb3-* agents: SB3 imports TensorBoard
     import torch
@@ -61,8 +62,8 @@ def sb3_time_to_solve(seed: int, every: int, budget: int) -> tuple[float, int]:
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlbox.evaluation import evaluate
-    from rlbox.runner import REPORT_SEED_OFFSET
+    from rlbox.run.evaluation import evaluate
+    from rlbox.run.runner import REPORT_SEED_OFFSET
 
     torch.set_num_threads(1)
     params = dict(RL_ZOO[("ppo", ENV_ID)])
@@ -151,7 +152,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="rlbox config key=value")
     parser.add_argument("--end-to-end", action="store_true", help="also time whole processes")
     args = parser.parse_args()
-    from rlbox.config import parse_overrides
+    from rlbox.config.experiment import parse_overrides
 
     overrides = {"backend": args.backend, **parse_overrides(args.set)}
     print(f"rlbox ppo {overrides} vs SB3 PPO (RL Zoo), eval every {args.eval_every} steps")

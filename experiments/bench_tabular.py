@@ -14,7 +14,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from rlbox.grid import make_grid, report, run_grid
+from rlbox.grid.local import report, run_grid
+from rlbox.grid.spec import make_grid
 
 # (env, rlbox agent, its SB3 counterpart, budget in env steps)
 PAIRS = [

@@ -12,7 +12,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 
 import rlbox
-from rlbox.config import parse_overrides
+from rlbox.config.experiment import parse_overrides
 
 
 def train_seed(agent: str, env_id: str, seed: int, overrides: dict, out: str) -> tuple:

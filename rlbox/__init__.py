@@ -21,12 +21,12 @@ __version__ = "0.1.0"
 __all__ = ["evaluate_run", "resume", "train"]
 
 if TYPE_CHECKING:
-    from rlbox.runner import evaluate_run, resume, train
+    from rlbox.run.runner import evaluate_run, resume, train
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from rlbox import runner
+        from rlbox.run import runner
 
         return getattr(runner, name)
     raise AttributeError(f"module 'rlbox' has no attribute {name!r}")

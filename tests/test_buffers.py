@@ -1,6 +1,12 @@
 import torch
 
-from rlbox.buffers import NStepFolder, PrioritizedReplayBuffer, ReplayBuffer, SumTree, Transitions
+from rlbox.agents.common.replay import (
+    NStepFolder,
+    PrioritizedReplayBuffer,
+    ReplayBuffer,
+    SumTree,
+    Transitions,
+)
 from rlbox.envs.base import Step
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlbox import checkpoint
 from rlbox.errors import CheckpointError
+from rlbox.run import checkpoint
 
 
 def test_round_trip_keeps_structure_types_and_values(tmp_path):

@@ -1,7 +1,8 @@
 import pytest
 
 from rlbox.agents.dqn import DQNConfig
-from rlbox.config import RunConfig, coerce, parse_overrides, resolve
+from rlbox.config.experiment import RunConfig, parse_overrides, resolve
+from rlbox.config.fields import coerce
 from rlbox.errors import ConfigError
 
 
@@ -77,7 +78,7 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
         "CartPole-v1: {num_envs: 8, lr: 0.001}\n"
         "CartPole-v1@torch: {num_envs: 64}\n"
     )
-    monkeypatch.setattr("rlbox.config.resources.files", lambda package: tmp_path)
+    monkeypatch.setattr("rlbox.config.tuned.resources.files", lambda package: tmp_path)
     on_gymnasium = resolve("ppo", "CartPole-v1", PPOConfig, {})
     on_torch = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch"})
     assert on_gymnasium.run.num_envs == 8
@@ -87,6 +88,6 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
     overridden = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch", "num_envs": 4})
     assert overridden.run.num_envs == 4  # overrides still win
 
-    from rlbox.envs import tuned_env_ids
+    from rlbox.config.tuned import tuned_env_ids
 
     assert tuned_env_ids("ppo") == [("CartPole-v1", "gymnasium"), ("CartPole-v1", "torch")]

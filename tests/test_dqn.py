@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rlbox.agents.dqn import td_loss, td_target
-from rlbox.runner import build_agent, prepare
+from rlbox.run.build import build_agent, prepare
 
 
 def test_td_target_vanilla_and_double():

@@ -8,7 +8,7 @@ from gymnasium import spaces
 
 from rlbox import envs
 from rlbox.errors import RlboxError
-from rlbox.evaluation import evaluate
+from rlbox.run.evaluation import evaluate
 
 
 class Echo(gym.Env):
@@ -112,7 +112,7 @@ def test_box_envs_are_left_as_they_are():
 
 def test_tf_agents_adapter_speaks_the_same_spaces():
     pytest.importorskip("tf_agents")
-    from rlbox.envs.tfagents_env import BatchedGymnasium
+    from rlbox.agents.tfagents.env import BatchedGymnasium
 
     _, _, action, reward, seen = ECHOES["rlbox-test/EchoDiscrete-v0"]
     batched = BatchedGymnasium("rlbox-test/EchoDiscrete-v0", 1, seed=0).env

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rlbox.errors import RlboxError
-from rlbox.grid import load_grid, make_grid
+from rlbox.grid.spec import load_grid, make_grid
 
 PROBE = "rlbox/ConstantReward-v0"
 
@@ -153,7 +153,7 @@ def test_an_interrupted_run_with_other_stored_values_is_not_resumed(tmp_path):
     config = run.experiment.to_dict()
     config["hyperparams"]["lr"] = 0.5  # e.g. made by an rlbox whose defaults were other
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    from rlbox.grid import run_grid
+    from rlbox.grid.local import run_grid
 
     (outcome,) = run_grid(grid, echo=lambda _: None)
     assert outcome.status == "failed"

@@ -15,10 +15,10 @@ import pytest
 import torch
 import yaml
 
-from rlbox import checkpoint
 from rlbox.errors import CheckpointError, RlboxError
-from rlbox.html_report import _run_curves, write_html_report
-from rlbox.report import CI_NOTE
+from rlbox.report.html import _run_curves, write_html_report
+from rlbox.report.tables import CI_NOTE
+from rlbox.run import checkpoint
 
 CARTPOLE = "CartPole-v1"
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -4,11 +4,11 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from rlbox.agents.common.rollout import EpisodeBuffer, Rollout, gae
 from rlbox.agents.ppo import ppo_policy_loss, ppo_value_loss
-from rlbox.distributions import make_policy_head
 from rlbox.errors import ConfigError
-from rlbox.rollout import EpisodeBuffer, Rollout, gae
-from rlbox.runner import build_agent, prepare
+from rlbox.nn.distributions import make_policy_head
+from rlbox.run.build import build_agent, prepare
 
 
 def col(*values):
@@ -197,7 +197,7 @@ def test_distributions_match_torch():
     from torch.distributions import Categorical as TorchCategorical
     from torch.distributions import Independent, Normal
 
-    from rlbox.distributions import Categorical, DiagGaussian
+    from rlbox.nn.distributions import Categorical, DiagGaussian
 
     logits = torch.randn(6, 3)
     ours, ref = Categorical(logits), TorchCategorical(logits=logits)
@@ -275,7 +275,7 @@ def test_gsde_redraws_its_weights_once_per_rollout():
 
 
 def test_running_mean_std_merges_batches_exactly():
-    from rlbox.normalize import RunningMeanStd
+    from rlbox.agents.common.normalize import RunningMeanStd
 
     torch.manual_seed(0)
     batches = [torch.randn(n, 3) * 5 + 2 for n in (1, 7, 3, 8, 2)]

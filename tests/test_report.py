@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from rlbox.errors import RlboxError
-from rlbox.report import CI_NOTE, SUMMARY_COLUMNS, plot_curves, summary_table, write_report
+from rlbox.report.tables import CI_NOTE, SUMMARY_COLUMNS, plot_curves, summary_table, write_report
 
 CARTPOLE, ACROBOT = "CartPole-v1", "Acrobot-v1"
 DQN_FINALS = [1.0, 2.0, 3.0, 100.0]  # IQM = mean of the middle two = 2.5

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import rlbox
-from rlbox.logger import WALL_CLOCK_COLUMNS
+from rlbox.run.logger import WALL_CLOCK_COLUMNS
 
 ENV = "rlbox/ActionObsReward-v0"
 SMALL = {

@@ -11,9 +11,10 @@ import torch
 pytest.importorskip("stable_baselines3")
 
 import rlbox
-from rlbox import checkpoint
 from rlbox.errors import ConfigError, MissingExtraError, RlboxError
-from rlbox.runner import build_agent, evaluate_run, prepare, resume
+from rlbox.run import checkpoint
+from rlbox.run.build import build_agent, prepare
+from rlbox.run.runner import evaluate_run, resume
 
 QUIET = {"device": "cpu", "eval_every": 10**9, "eval_episodes": 2, "final_eval_episodes": 4}
 

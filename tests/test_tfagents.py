@@ -17,10 +17,11 @@ if importlib.util.find_spec("tf_agents") is None:
     pytest.skip("the tfagents extra is not installed (make tfagents)", allow_module_level=True)
 
 import rlbox
-from rlbox import checkpoint
 from rlbox.envs import PROBES
 from rlbox.errors import MissingExtraError, RlboxError
-from rlbox.runner import build_agent, evaluate_run, prepare, resume
+from rlbox.run import checkpoint
+from rlbox.run.build import build_agent, prepare
+from rlbox.run.runner import evaluate_run, resume
 
 QUIET = {"device": "cpu", "eval_every": 10**9, "eval_episodes": 2, "final_eval_episodes": 4}
 # Small and quick: the probes need no capacity; most of a test's time is TF tracing.
@@ -55,7 +56,7 @@ def play(env_id, actions, seed):
 
 @pytest.mark.parametrize("env_id", [*PROBES, "CartPole-v1", "Pendulum-v1"])
 def test_adapter_episode_matches_gymnasium(env_id):
-    from rlbox.envs.tfagents_env import GymnasiumPyEnvironment
+    from rlbox.agents.tfagents.env import GymnasiumPyEnvironment
 
     space = gym.make(env_id).action_space
     space.seed(0)
@@ -78,7 +79,7 @@ def test_adapter_episode_matches_gymnasium(env_id):
 
 
 def test_truncation_is_last_with_discount_one_and_termination_discount_zero():
-    from rlbox.envs.tfagents_env import GymnasiumPyEnvironment
+    from rlbox.agents.tfagents.env import GymnasiumPyEnvironment
 
     truncated = GymnasiumPyEnvironment(gym.make("rlbox/Truncated-v0"), seed=0)
     truncated.reset()
@@ -92,7 +93,7 @@ def test_truncation_is_last_with_discount_one_and_termination_discount_zero():
 
 
 def test_adapter_specs_and_seeding():
-    from rlbox.envs.tfagents_env import BatchedGymnasium
+    from rlbox.agents.tfagents.env import BatchedGymnasium
 
     envs = BatchedGymnasium("CartPole-v1", 3, seed=7)
     assert envs.env.action_spec().dtype == np.int64
@@ -271,7 +272,7 @@ def test_cli_missing_tensorflow_exits_2(tmp_path):
 
 def test_rlbox_and_own_agents_do_not_import_tensorflow():
     code = (
-        "import sys, rlbox; from rlbox.runner import prepare, build_agent; "
+        "import sys, rlbox; from rlbox.run.build import prepare, build_agent; "
         "e, c = prepare('dqn', 'CartPole-v1', {'device': 'cpu'}); build_agent(e, c); "
         "e, c = prepare('dqn', 'Pendulum-v1', {'device': 'cpu'}); "
         "exec('try: build_agent(e, c)\\nexcept Exception: pass'); "  # lists tfa-* agents

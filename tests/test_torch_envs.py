@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rlbox.envs import PROBES
-from rlbox.envs.torch_classic import TORCH_ENVS
+from rlbox.envs.torch import TORCH_ENVS
 
 
 def gym_state(gym_env):
@@ -148,7 +148,7 @@ def test_autoreset_episode_statistics_and_seeding():
 
 @pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c"])
 def test_agents_learn_a_probe_on_the_torch_backend(agent):
-    from rlbox.runner import build_agent, prepare
+    from rlbox.run.build import build_agent, prepare
 
     overrides = {"backend": "torch", "device": "cpu", "num_envs": 8, "hidden_sizes": [32]}
     overrides |= {"dqn": {"learning_starts": 200}, "ppo": {"n_steps": 16}, "a2c": {}}[agent]
@@ -200,7 +200,7 @@ def test_training_steps_never_ask_the_host_on_a_device(agent):
     """The rollout loop as it runs on an accelerator (forced here on the CPU): acting, stepping
     the torch env and storing what happened take no host sync; REINFORCE asks once in 16 steps
     whether enough episodes have ended. Budgets keep every agent from learning meanwhile."""
-    from rlbox.runner import build_agent, prepare
+    from rlbox.run.build import build_agent, prepare
 
     not_yet = {"dqn": {"learning_starts": 10**6}, "ppo": {"n_steps": 1000},
                "a2c": {"n_steps": 1000}, "reinforce": {"episodes_per_update": 10**6}}  # fmt: skip

@@ -14,8 +14,9 @@ import imageio.v3 as iio
 
 import rlbox
 from rlbox.errors import RlboxError
-from rlbox.runner import evaluate_run, prepare
-from rlbox.watch import watch
+from rlbox.run.build import prepare
+from rlbox.run.runner import evaluate_run
+from rlbox.run.watch import watch
 
 FAST = {"device": "cpu", "eval_episodes": 2, "final_eval_episodes": 3, "learning_starts": 100}
 

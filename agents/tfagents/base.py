@@ -4,13 +4,13 @@ loops TF-Agents' examples use (replay for DQN, C51 and SAC; whole rollouts for R
 PPO).
 
 - Environments: `num_envs` copies of `gymnasium.make(env_id)` through rlbox's PyEnvironment
-  adapter (rlbox.envs.tfagents_env), batched by TF-Agents' BatchedPyEnvironment and stepped by
+  adapter (rlbox.agents.tfagents.env), batched by TF-Agents' BatchedPyEnvironment and stepped by
   its PyDriver with the policy compiled by `tf.function`. Copy i is seeded `seed + i`, as in
   rlbox's own vector env.
 - Steps: `learn(steps)` continues where the last call stopped and takes `steps` more env steps
   (to within one vector step; the runner stops at the budget); steps are real env steps
-  (TF-Agents' reset steps are not counted). Schedules (rlbox.schedules) run over the run's
-  schedule horizon and hold their final values past it.
+  (TF-Agents' reset steps are not counted). Schedules (rlbox.agents.common.schedules) run
+  over the run's schedule horizon and hold their final values past it.
 - Checkpoints: `common.Checkpointer`'s files (`checkpoint`, `ckpt-N.index`, `ckpt-N.data-*`:
   agent, networks, optimizers, train step) are stored as they are in the run's checkpoint
   directory, so TF-Agents can restore from that directory by itself. A replay buffer is a
@@ -30,10 +30,10 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.config import check, param
+from rlbox.agents.common.schedules import decay
+from rlbox.config.fields import check, param
 from rlbox.envs.base import VectorEnv
 from rlbox.errors import RlboxError
-from rlbox.schedules import decay
 
 INSTALL = "make tfagents"  # see the Makefile: TensorFlow, then tf-agents with --no-deps
 REQUIRES = (
@@ -78,7 +78,7 @@ class TFAOffPolicyConfig(TFAConfig):
 def import_tensorflow(device: torch.device) -> Any:
     """TensorFlow, configured before its runtime starts: as many threads as torch has, and no
     GPU unless the run's device is one."""
-    from rlbox.envs.tfagents_env import tf  # sets TF's environment variables first
+    from rlbox.agents.tfagents.env import tf  # sets TF's environment variables first
 
     if not tf.keras.layers.Dense.__module__.startswith("tf_keras"):
         raise RlboxError(
@@ -118,7 +118,7 @@ class TFAgentsAgent:
         tf = import_tensorflow(torch.device(device))
         from tf_agents.specs import tensor_spec
 
-        from rlbox.envs.tfagents_env import BatchedGymnasium
+        from rlbox.agents.tfagents.env import BatchedGymnasium
 
         self.config = config
         self.device = torch.device(device)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from gymnasium import spaces
 
+from rlbox.agents.common.schedules import Linear
 from rlbox.agents.tfagents.base import (
     ReplayLoop,
     TFAgentsAgent,
@@ -25,8 +26,7 @@ from rlbox.agents.tfagents.base import (
     activation_fn,
     loss_metrics,
 )
-from rlbox.config import check, param
-from rlbox.schedules import Linear
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ TF-Agents 0.19's CategoricalProjectionNetwork sizes its output with `int()` of a
 array, which NumPy 2 refuses, so its REINFORCE and PPO cannot be built on Discrete actions as
 they ship. This head computes the same thing, the logits of a Categorical over the actions from
 a linear layer with small initial weights, for the scalar Discrete action specs that
-rlbox.envs.tfagents_env makes. This module imports TensorFlow.
+rlbox.agents.tfagents.env makes. This module imports TensorFlow.
 """
 
 from __future__ import annotations

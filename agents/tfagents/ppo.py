@@ -20,7 +20,7 @@ from rlbox.agents.tfagents.base import (
     TFAgentsAgent,
     loss_metrics,
 )
-from rlbox.config import check, param
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from rlbox.agents.tfagents.base import (
     activation_fn,
     loss_metrics,
 )
-from rlbox.config import check, param
+from rlbox.config.fields import check, param
 
 
 @dataclass(frozen=True)

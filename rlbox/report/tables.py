@@ -23,9 +23,9 @@ from rich.table import Table
 from rliable import library as rly
 from rliable import metrics
 
-from rlbox.config import identity
+from rlbox.config.experiment import identity
 from rlbox.errors import RlboxError
-from rlbox.logger import write_atomic
+from rlbox.run.logger import write_atomic
 
 T = TypeVar("T")
 EVAL_COLUMNS = ["step", "eval_return_mean", "eval_return_std", "time"]

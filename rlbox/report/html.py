@@ -19,10 +19,10 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
-from rlbox import checkpoint
 from rlbox.errors import RlboxError
-from rlbox.logger import write_atomic
-from rlbox.report import summary_table, write_report
+from rlbox.report.tables import summary_table, write_report
+from rlbox.run import checkpoint
+from rlbox.run.logger import write_atomic
 
 T = TypeVar("T")
 REPORT_FILE = "report.html"

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlbox.distributions import Distribution
+from rlbox.nn.distributions import Distribution
 
 
 class MLP(nn.Module):

@@ -77,7 +77,7 @@ with quiet_stderr():
 
 
 def _show_tensorflow_to_tensorboard() -> None:
-    """`tf.summary` is TensorBoard's code and needs the real TensorFlow, but rlbox.logger may
+    """`tf.summary` is TensorBoard's code and needs the real TensorFlow, but rlbox.run.logger may
     have pointed TensorBoard at its stub (when TensorFlow was not imported yet): undo that."""
     sys.modules.pop("tensorboard.compat.notf", None)
     compat = sys.modules.get("tensorboard.compat")

@@ -6,11 +6,11 @@ import csv
 import io
 import math
 import os
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from rlbox.compat import tensorboard_without_tensorflow
 
 # Columns that depend on the machine's speed; everything else is reproducible from the seed.
 WALL_CLOCK_COLUMNS = ("time", "sps")
@@ -21,18 +21,6 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def tensorboard_without_tensorflow() -> None:
-    """Make TensorBoard (and so SB3, which imports it) use the TensorFlow stub it ships.
-
-    Where TensorFlow is installed (the tfagents extra), TensorBoard imports it for its file I/O:
-    seconds per process, and Keras 3 chosen before TF-Agents can ask for Keras 2. TensorBoard's
-    `notf` marker module selects the stub instead, unless a tfa-* agent has imported TensorFlow
-    already (rlbox.envs.tfagents_env then hands TensorBoard the real one).
-    """
-    if "tensorflow" not in sys.modules:
-        sys.modules.setdefault("tensorboard.compat.notf", ModuleType("notf"))
 
 
 class MetricsLog:

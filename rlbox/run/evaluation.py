@@ -53,7 +53,7 @@ def evaluate(
     """
     mode = "rgb_array" if on_frame is not None else render_mode
     if mode is not None:
-        import rlbox.video  # noqa: F401  (sets pygame's environment before it is imported)
+        import rlbox.run.video  # noqa: F401  (sets pygame's environment before it is imported)
     make = (
         partial(make_reference, env_id, render_mode=mode)
         if mode

@@ -12,16 +12,16 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.config import check, param
-from rlbox.distributions import flat_action_shape, make_policy_head
+from rlbox.agents.common.loop import LoopState, run_loop
+from rlbox.agents.common.normalize import ObsNormalizer, RewardNormalizer
+from rlbox.agents.common.rng import Generators, seeded_init
+from rlbox.agents.common.rollout import EpisodeBuffer, Rollout, RolloutBuffer
+from rlbox.agents.common.schedules import decay
+from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv
 from rlbox.errors import ConfigError
-from rlbox.loop import LoopState, run_loop
-from rlbox.nn import ACTIVATIONS, MLP, ActorCritic
-from rlbox.normalize import ObsNormalizer, RewardNormalizer
-from rlbox.rng import Generators, seeded_init
-from rlbox.rollout import EpisodeBuffer, Rollout, RolloutBuffer
-from rlbox.schedules import decay
+from rlbox.nn.distributions import flat_action_shape, make_policy_head
+from rlbox.nn.networks import ACTIVATIONS, MLP, ActorCritic
 
 
 @dataclass(frozen=True)

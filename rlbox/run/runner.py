@@ -1,22 +1,13 @@
-"""The experiment runner: builds a run from a config, drives `agent.learn` in chunks, evaluates,
-logs, checkpoints and resumes.
-
-Everything that can fail on bad input (agent, env, config, action space) is checked before the
-run directory is created, so a rejected command leaves nothing on disk.
-"""
+"""The experiment runner: drives `agent.learn` in chunks, evaluates, logs, checkpoints and
+resumes; `train`, `resume` and `evaluate_run` are the Python API behind the CLI."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +15,27 @@ import numpy as np
 import torch
 import yaml
 
-from rlbox import checkpoint
-from rlbox.agent import AGENTS, Agent, check_action_space, resolve_device
-from rlbox.config import Experiment, resolve
-from rlbox.errors import CheckpointError, MissingExtraError, RlboxError
-from rlbox.evaluation import EvalResult, evaluate
-from rlbox.logger import MetricsLog, write_atomic
+from rlbox.agent import Agent
+from rlbox.config.experiment import Experiment
+from rlbox.errors import CheckpointError
+from rlbox.run import checkpoint
+from rlbox.run.build import (
+    build_agent,
+    check_out_dir,
+    load_agent,
+    prepare,
+    read_experiment,
+    resolve_device,
+)
+from rlbox.run.evaluation import EvalResult, evaluate
+from rlbox.run.logger import MetricsLog, write_atomic
+from rlbox.run.rundir import BEST, CONFIG_FILE, RESULT_FILE, create_run_dir, resolve_checkpoint
 
 # Evaluation episodes never share seeds with training envs, and the episodes that pick `best`
 # (the periodic evaluations) are not those that report a score (the final evaluation and
 # `rlbox eval`), so the reported score of `best` is not the maximum it was selected as.
 SELECT_SEED_OFFSET = 1_000_000
 REPORT_SEED_OFFSET = 2_000_000
-CONFIG_FILE = "config.yaml"
-BEST = "best"  # checkpoints/best/: the checkpoint with the highest evaluation return so far
-RESULT_FILE = "result.json"
 
 
 @dataclass(frozen=True)
@@ -51,67 +48,6 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "run_dir": str(self.run_dir)}
-
-
-def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experiment, type[Agent]]:
-    """Look up the agent and env and resolve the config; raises RlboxError on bad input."""
-    from rlbox.envs import check_env_id
-
-    agent_class = AGENTS.get(agent)
-    for module, package, extra, *command in getattr(agent_class, "requires", ()):
-        if importlib.util.find_spec(module) is None:
-            raise MissingExtraError(package, extra, *command)
-    check_env_id(env_id)
-    experiment = resolve(agent, env_id, agent_class.config_class, overrides)
-    if experiment.run.backend == "torch":
-        from rlbox.envs import torch_env_ids
-
-        if env_id not in torch_env_ids():
-            raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
-                             f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
-    if experiment.run.video:
-        from rlbox.video import check_video_support
-
-        check_video_support(env_id)
-    return experiment, agent_class
-
-
-def check_device(name: str) -> torch.device:
-    """The torch device `name` stands for; a one-line error if this machine has no such device."""
-    device = resolve_device(name)
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise RlboxError(f"--device {name} was asked for, but torch sees no CUDA device")
-        if device.index is not None and device.index >= count:
-            raise RlboxError(f"--device {name}: torch sees {count} CUDA device(s), 0..{count - 1}")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RlboxError(f"--device {name} was asked for, but torch sees no MPS device")
-    return device
-
-
-def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
-    from rlbox import envs
-
-    run = experiment.run
-    torch.set_num_threads(run.torch_threads)
-    device = check_device(run.device)
-    env = envs.make(
-        experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend
-    )
-    check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
-    return agent_class(
-        env, experiment.hyperparams, device=device, seed=run.seed, horizon=run.schedule_horizon
-    )
-
-
-def check_out_dir(out: Path) -> None:
-    """A one-line error if `out` cannot be a folder: it, or a folder above it, is a file."""
-    for path in (out, *out.parents):
-        if path.exists():
-            if not path.is_dir():
-                raise RlboxError(f"--out {out}: {path} is a file, not a folder")
-            return
 
 
 def train(
@@ -183,51 +119,6 @@ def load_newest(experiment: Experiment, run_dir: Path) -> tuple[Agent, dict[str,
     raise CheckpointError(f"none of the {len(saved)} checkpoints of {run_dir} loads")
 
 
-def read_experiment(run_dir: Path) -> Experiment:
-    """The experiment a run directory was made for, as written in its config.yaml."""
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    try:
-        saved = yaml.safe_load(path.read_text())
-        values = {**saved["run"], **saved["hyperparams"]}
-        experiment, _ = prepare(saved["agent"], saved["env"], values)
-    except (yaml.YAMLError, KeyError, TypeError) as error:
-        raise CheckpointError(f"{path} is not a valid run config: {error!r}") from None
-    return experiment
-
-
-def run_name_of(agent: str, env_id: str, seed: int) -> str:
-    return f"{agent}-{env_id.replace('/', '_')}-s{seed}"
-
-
-def create_run_dir(out: Path, experiment: Experiment, name: str | None = None) -> Path:
-    """out/<agent>-<env>-s<seed>-<time>/ (or out/<name>/) with its config.yaml, created in one
-    rename; a given `name` that exists already is an error."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = (
-        name or f"{run_name_of(experiment.agent, experiment.env_id, experiment.run.seed)}-{stamp}"
-    )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{base}-", dir=out))
-    (tmp / CONFIG_FILE).write_text(yaml.safe_dump(experiment.to_dict(), sort_keys=False))
-    if name is not None:
-        try:
-            os.rename(tmp, out / name)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise RlboxError(f"run directory {out / name} exists already") from None
-        return out / name
-    for suffix in range(1000):
-        run_dir = out / (base if suffix == 0 else f"{base}-{suffix}")
-        try:
-            os.rename(tmp, run_dir)  # fails if run_dir exists and is not empty
-            return run_dir
-        except OSError:
-            continue
-    raise RlboxError(f"could not create a run directory under {out}")
-
-
 class Runner:
     """Drives `agent.learn` in chunks: each chunk ends at the next log row, evaluation or
     checkpoint. `train_seconds_before`: training time of the run before this process."""
@@ -262,7 +153,7 @@ class Runner:
         seed = self.experiment.run.seed + seed_offset
         if not record:
             return evaluate_agent(self.experiment, self.agent, episodes, seed=seed)
-        from rlbox.video import render_fps, write_mp4
+        from rlbox.run.video import render_fps, write_mp4
 
         frames: list = []
         result = evaluate_agent(
@@ -390,34 +281,6 @@ def _crossed(before: int, after: int, every: int) -> bool:
     return after // every > before // every
 
 
-def resolve_checkpoint(run_dir: Path, which: str | Path | None = None) -> Path:
-    """A run's checkpoint: "last" (the default: the newest step-N), "best", a name in the run's
-    checkpoints/ (step-N), or a directory."""
-    directory = run_dir / "checkpoints"
-    if which is None or str(which) == "last":
-        saved = checkpoint.list_checkpoints(directory)
-        if not saved:
-            raise CheckpointError(f"{run_dir} has no checkpoint")
-        return saved[-1]
-    if str(which) == BEST:
-        if not (directory / BEST).is_dir():
-            hint = (
-                "; a save was interrupted: `rlbox train --resume` repairs it"
-                if any(directory.glob(f".{BEST}.*"))
-                else ""
-            )
-            raise CheckpointError(f"{run_dir} has no best checkpoint ({directory / BEST}){hint}")
-        return directory / BEST
-    path = Path(which)
-    if not path.is_dir() and (directory / path).is_dir():  # a name in checkpoints/: step-N
-        path = directory / path
-    if not path.is_dir():
-        raise CheckpointError(
-            f"checkpoint not found: {path} (use best, last, step-N or a directory)"
-        )
-    return path
-
-
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -432,18 +295,6 @@ def evaluate_run(
     used = resolve_checkpoint(run_dir, checkpoint_dir)
     agent = load_agent(experiment, used)
     return evaluate_agent(experiment, agent, episodes, seed=seed), used
-
-
-def load_agent(experiment: Experiment, checkpoint_dir: Path, *, with_info: bool = False) -> Any:
-    """Build the experiment's agent and restore it from a checkpoint (and return the
-    checkpoint's info too, `with_info`)."""
-    state, info = checkpoint.load(checkpoint_dir)
-    agent = build_agent(experiment, AGENTS.get(experiment.agent))
-    try:
-        agent.load_state_dict(state)
-    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
-        raise CheckpointError(f"{checkpoint_dir} does not fit this agent: {error!r}") from None
-    return (agent, info) if with_info else agent
 
 
 def evaluate_agent(

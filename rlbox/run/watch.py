@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlbox.errors import RlboxError
-from rlbox.evaluation import EvalResult
-from rlbox.runner import evaluate_agent, load_agent, read_experiment, resolve_checkpoint
+from rlbox.run.build import load_agent, read_experiment
+from rlbox.run.evaluation import EvalResult
+from rlbox.run.rundir import resolve_checkpoint
+from rlbox.run.runner import evaluate_agent
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def watch(
     """Play `episodes` deterministic episodes of the run's checkpoint `which` (last, best or a
     directory); write them to RUN/videos/watch-<checkpoint>/episode-<i>.mp4 (and .gif), or show
     them in windows with `live`."""
-    from rlbox.video import EpisodeFiles, check_video_support, has_display, render_fps
+    from rlbox.run.video import EpisodeFiles, check_video_support, has_display, render_fps
 
     run_dir = Path(run_dir)
     experiment = read_experiment(run_dir)

@@ -1,0 +1,3 @@
+from rlbox.cli import main
+
+main()

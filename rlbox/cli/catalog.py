@@ -1,0 +1,57 @@
+"""`rlbox list`: agents, tuned values, config keys and probe envs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rlbox.cli.app import app
+
+
+@app.command("list")
+def list_(
+    config: Annotated[
+        str | None, typer.Option(help="Show the config keys of this agent and the run.")
+    ] = None,
+) -> None:
+    """List agents, environments with tuned defaults, and probe environments."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rlbox.catalog import AGENTS
+    from rlbox.config.experiment import RunConfig
+    from rlbox.config.fields import describe
+    from rlbox.config.tuned import load_hyperparams
+
+    console = Console()
+    if config is not None:
+        table = Table("key", "type", "default", "meaning", title=f"{config} and run config")
+        for cls in (AGENTS.get(config).config_class, RunConfig):
+            for key, type_name, default, help_text in describe(cls):
+                table.add_row(key, type_name, repr(default), help_text)
+        console.print(table)
+        return
+    from rlbox.config.tuned import tuned_env_ids
+    from rlbox.envs import PROBES
+
+    agents = Table("agent", "description", title="agents")
+    for name in AGENTS:
+        doc = (AGENTS.get(name).__doc__ or "").strip().splitlines()[0]
+        agents.add_row(name, doc)
+    console.print(agents)
+    tuned = Table(
+        "agent", "env", "backend", "steps", "num_envs",
+        title="tuned defaults (experiments/hyperparams)",
+    )  # fmt: skip
+    for name in AGENTS:
+        for env_id, backend in tuned_env_ids(name):
+            values = load_hyperparams(name, env_id, backend)
+            steps, num_envs = str(values.get("steps", "")), str(values.get("num_envs", 1))
+            tuned.add_row(name, env_id, backend, steps, num_envs)
+    console.print(tuned)
+    probes = Table("probe env", "what it tests", title="probe environments")
+    for env_id, cls in PROBES.items():
+        probes.add_row(env_id, (cls.__doc__ or "").strip())
+    console.print(probes)
+    console.print("Any other registered Gymnasium id works with the defaults of each agent.")

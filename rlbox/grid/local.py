@@ -1,0 +1,139 @@
+"""The local launcher: a grid's runs in processes on this machine, `grid.jobs` at a time, each
+with its output in out/logs/. A run that fails or is killed is reported and the others go on."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlbox.errors import RlboxError
+from rlbox.grid.spec import Grid, RunSpec
+
+
+@dataclass
+class Outcome:
+    run: RunSpec
+    status: str  # "done", "skipped" (finished before) or "failed"
+    detail: str = ""
+
+
+def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
+    """Run every run of the grid not finished yet, `grid.jobs` processes at a time."""
+    logs = grid.out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    pending: list[RunSpec] = []
+    runs = grid.runs()
+    for run in runs:
+        run_dir = grid.out / run.name
+        differences = run.differences(run_dir) if (run_dir / "config.yaml").is_file() else ""
+        if differences:
+            detail = (f"{run_dir} holds a run made with other values ({differences}); "
+                      "move it away or choose another --out")  # fmt: skip
+            outcomes.append(Outcome(run, "failed", detail))
+            echo(f"failed {run.name}: {detail}")
+        elif _finished(run_dir, run):
+            outcomes.append(Outcome(run, "skipped", "finished before"))
+        else:
+            pending.append(run)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    if skipped:
+        echo(f"{skipped} of {len(runs)} runs finished before; skipping them")
+    context = mp.get_context("spawn")
+    active: dict[str, tuple[RunSpec, Any]] = {}
+    while pending or active:
+        while pending and len(active) < grid.jobs:
+            run = pending.pop(0)
+            log = logs / f"{run.name}.log"
+            process = context.Process(
+                target=_run_child, args=(run, str(grid.out), str(log)), name=run.name
+            )
+            process.start()
+            (logs / f"{run.name}.pid").write_text(str(process.pid))
+            active[run.name] = (run, process)
+            echo(f"started {run.name} (pid {process.pid})")
+        time.sleep(0.1)
+        for name, (run, process) in list(active.items()):
+            if process.is_alive():
+                continue
+            process.join()
+            del active[name]
+            (logs / f"{name}.pid").unlink(missing_ok=True)
+            if process.exitcode == 0 and _finished(grid.out / name, run):
+                outcome = Outcome(run, "done", _result_line(grid.out / name))
+            else:
+                why = f"exit code {process.exitcode}" if process.exitcode else "no result"
+                outcome = Outcome(run, "failed", f"{why}; see {logs / f'{name}.log'}")
+            outcomes.append(outcome)
+            echo(f"{outcome.status} {name}: {outcome.detail}")
+    return outcomes
+
+
+def _finished(run_dir: Path, run: RunSpec) -> bool:
+    result = run_dir / "result.json"
+    if not result.is_file():
+        return False
+    try:
+        done = json.loads(result.read_text())
+    except json.JSONDecodeError:
+        return False
+    return done.get("env_steps", 0) >= run.experiment.run.steps
+
+
+def _result_line(run_dir: Path) -> str:
+    done = json.loads((run_dir / "result.json").read_text())
+    return (
+        f"final eval {done['eval_return_mean']:.2f} after {done['env_steps']} steps "
+        f"({done['train_seconds']:.1f} s)"
+    )
+
+
+def _run_child(run: RunSpec, out: str, log: str) -> None:
+    """One run in a fresh process, its output appended to `log`."""
+    with open(log, "a") as stream:
+        os.dup2(stream.fileno(), sys.stdout.fileno())
+        os.dup2(stream.fileno(), sys.stderr.fileno())
+        from rlbox.run import checkpoint
+        from rlbox.run.runner import resume, train
+
+        run_dir = Path(out) / run.name
+        if run_dir.is_dir() and checkpoint.list_checkpoints(run_dir / "checkpoints"):
+            print(f"resuming {run_dir}", flush=True)
+            resume(run_dir, steps=run.values.get("steps"))
+            return
+        if run_dir.exists():  # interrupted before its first checkpoint: start again
+            shutil.rmtree(run_dir)
+        train(run.agent, run.env_id, overrides=run.values, out=out, run_name=run.name)
+
+
+def report(grid: Grid) -> Any:
+    """Write results.csv, summary.md and curves.png into `grid.out` for the grid's runs and the
+    other runs there of its agents and envs (made with other values: the report tells them
+    apart by the values that differ)."""
+    from rlbox.report.tables import write_report
+
+    names = {run.name for run in grid.runs()}
+    dirs = [grid.out / name for name in sorted(names) if (grid.out / name).is_dir()]
+    if not dirs:
+        raise RlboxError(f"no run of the grid has a run directory under {grid.out}")
+    for path in sorted(grid.out.iterdir()):
+        if path.name not in names and (path / "result.json").is_file() and _of_grid(path, grid):
+            dirs.append(path)
+    return write_report(grid.out, dirs)
+
+
+def _of_grid(run_dir: Path, grid: Grid) -> bool:
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        return config["agent"] in grid.agents and config["env"] in grid.envs
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return False

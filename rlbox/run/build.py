@@ -1,0 +1,115 @@
+"""Building a run's parts from its config: checking the inputs, the device, the agent on its
+training env, and an agent restored from a checkpoint.
+
+Everything that can fail on bad input (agent, env, config, action space, device) is checked
+before a run directory is created, so a rejected command leaves nothing on disk.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from rlbox.agent import Agent
+from rlbox.catalog import AGENTS, check_action_space
+from rlbox.config.experiment import Experiment, resolve
+from rlbox.errors import CheckpointError, MissingExtraError, RlboxError
+from rlbox.run import checkpoint
+from rlbox.run.rundir import CONFIG_FILE
+
+
+def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experiment, type[Agent]]:
+    """Look up the agent and env and resolve the config; raises RlboxError on bad input."""
+    from rlbox.envs import check_env_id
+
+    agent_class = AGENTS.get(agent)
+    for module, package, extra, *command in getattr(agent_class, "requires", ()):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(package, extra, *command)
+    check_env_id(env_id)
+    experiment = resolve(agent, env_id, agent_class.config_class, overrides)
+    if experiment.run.backend == "torch":
+        from rlbox.envs import torch_env_ids
+
+        if env_id not in torch_env_ids():
+            raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
+                             f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
+    if experiment.run.video:
+        from rlbox.run.video import check_video_support
+
+        check_video_support(env_id)
+    return experiment, agent_class
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def check_device(name: str) -> torch.device:
+    """The torch device `name` stands for; a one-line error if this machine has no such device."""
+    device = resolve_device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise RlboxError(f"--device {name} was asked for, but torch sees no CUDA device")
+        if device.index is not None and device.index >= count:
+            raise RlboxError(f"--device {name}: torch sees {count} CUDA device(s), 0..{count - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RlboxError(f"--device {name} was asked for, but torch sees no MPS device")
+    return device
+
+
+def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
+    from rlbox import envs
+
+    run = experiment.run
+    torch.set_num_threads(run.torch_threads)
+    device = check_device(run.device)
+    env = envs.make(
+        experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend
+    )
+    check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
+    return agent_class(
+        env, experiment.hyperparams, device=device, seed=run.seed, horizon=run.schedule_horizon
+    )
+
+
+def check_out_dir(out: Path) -> None:
+    """A one-line error if `out` cannot be a folder: it, or a folder above it, is a file."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise RlboxError(f"--out {out}: {path} is a file, not a folder")
+            return
+
+
+def read_experiment(run_dir: Path) -> Experiment:
+    """The experiment a run directory was made for, as written in its config.yaml."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    try:
+        saved = yaml.safe_load(path.read_text())
+        values = {**saved["run"], **saved["hyperparams"]}
+        experiment, _ = prepare(saved["agent"], saved["env"], values)
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} is not a valid run config: {error!r}") from None
+    return experiment
+
+
+def load_agent(experiment: Experiment, checkpoint_dir: Path, *, with_info: bool = False) -> Any:
+    """Build the experiment's agent and restore it from a checkpoint (and return the
+    checkpoint's info too, `with_info`)."""
+    state, info = checkpoint.load(checkpoint_dir)
+    agent = build_agent(experiment, AGENTS.get(experiment.agent))
+    try:
+        agent.load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
+        raise CheckpointError(f"{checkpoint_dir} does not fit this agent: {error!r}") from None
+    return (agent, info) if with_info else agent
