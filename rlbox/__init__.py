@@ -3,6 +3,8 @@
     import rlbox
     result = rlbox.train("dqn", "CartPole-v1", steps=50_000, seed=0)
     print(result.eval_return_mean, result.run_dir)
+    policy = rlbox.load(result.run_dir)          # checkpoint="best"
+    action = policy.predict(obs)                 # a Gymnasium observation -> an env action
 
 Submodules are imported on first use, so `import rlbox` stays fast.
 """
@@ -18,13 +20,18 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 __version__ = "0.1.0"
-__all__ = ["evaluate_run", "resume", "train"]
+__all__ = ["evaluate_run", "load", "resume", "train"]
 
 if TYPE_CHECKING:
+    from rlbox.run.policy import load
     from rlbox.run.runner import evaluate_run, resume, train
 
 
 def __getattr__(name: str) -> Any:
+    if name == "load":
+        from rlbox.run.policy import load
+
+        return load
     if name in __all__:
         from rlbox.run import runner
 

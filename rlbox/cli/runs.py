@@ -30,6 +30,10 @@ def train(
     resume: Annotated[
         Path | None, typer.Option(help="Continue this run directory to its budget.")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML of config keys, e.g. a run's config.yaml: trains with its values."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     video: Annotated[
         bool, typer.Option(help="Record an evaluation episode to videos/ (see video_every).")
@@ -49,12 +53,23 @@ def train(
 
     if resume is not None:
         given = (agent, env, set_, video, backend, device)
-        if any(given) or seed is not None or num_envs is not None:
+        if any(given) or config or seed is not None or num_envs is not None:
             raise RlboxError("--resume takes the run's own config; only --steps may change it")
         result = runner.resume(resume, steps=steps, progress=not quiet)
     else:
+        values: dict = {}
+        if config is not None:
+            agent, env, values = _with_config_file(config, agent, env)
         if agent is None or env is None:
-            raise RlboxError("train needs AGENT and ENV (or --resume RUN_DIR)")
+            raise RlboxError("train needs AGENT and ENV (or --config FILE, or --resume RUN_DIR)")
+        overrides = parse_overrides(set_ or [])
+        new_budget = steps is not None or "steps" in overrides
+        if (
+            new_budget
+            and "schedule_horizon" in values
+            and values["schedule_horizon"] == values.get("steps")
+        ):
+            del values["schedule_horizon"]  # the file's was its budget: follow the new one
         result = runner.train(
             agent,
             env,
@@ -63,7 +78,8 @@ def train(
             device=device,
             num_envs=num_envs,
             overrides={
-                **parse_overrides(set_ or []),
+                **values,
+                **overrides,
                 **({"video": True} if video else {}),
                 **({"backend": backend} if backend else {}),
             },
@@ -75,6 +91,17 @@ def train(
         f"after {result.env_steps} steps ({result.train_seconds:.1f} s training)"
         f" -> {result.run_dir}"
     )
+
+
+def _with_config_file(path: Path, agent: str | None, env: str | None) -> tuple:
+    """AGENT, ENV and the values of a --config file; arguments given must agree with it."""
+    from rlbox.config.experiment import read_config_file
+
+    file_agent, file_env, values = read_config_file(path)
+    for what, given, stored in (("AGENT", agent, file_agent), ("ENV", env, file_env)):
+        if given is not None and stored is not None and given != stored:
+            raise RlboxError(f"{what} {given} differs from --config {path}, which has {stored}")
+    return agent or file_agent, env or file_env, values
 
 
 @app.command("eval")

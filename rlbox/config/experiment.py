@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -147,6 +148,33 @@ def resolve(
     if run.schedule_horizon == 0:  # stored resolved, so that a resume never rescales it
         run = dataclasses.replace(run, schedule_horizon=run.steps)
     return Experiment(agent, env_id, run, hyperparams_class(**agent_values))
+
+
+def read_config_file(path: Path) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(agent, env id, values) of a YAML config: a run's config.yaml (sections `run` and
+    `hyperparams`) or a flat mapping of keys, either with optional `agent` and `env`."""
+    try:
+        table = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"cannot read --config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        why = " ".join(str(error).split())
+        raise ConfigError(f"--config {path} is not valid YAML: {why}") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"--config {path} must be a mapping of config keys to values")
+    table = dict(table)
+    agent, env_id = table.pop("agent", None), table.pop("env", None)
+    values: dict[str, Any] = {}
+    for section in ("run", "hyperparams"):
+        part = table.pop(section, None) or {}
+        if not isinstance(part, dict):
+            raise ConfigError(f"--config {path}: {section} must be a mapping")
+        values.update(part)
+    values.update(table)
+    for name, value in (("agent", agent), ("env", env_id)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"--config {path}: {name} must be a name, got {value!r}")
+    return agent, env_id, values
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,10 @@ from rlbox.run.rundir import BEST, CONFIG_FILE, RESULT_FILE, create_run_dir, res
 SELECT_SEED_OFFSET = 1_000_000
 REPORT_SEED_OFFSET = 2_000_000
 
+# Called after every evaluation with the step and that row's metrics (eval_return_mean, ...);
+# returning True stops the run there (early stopping; a tuner prunes through it).
+Callback = Callable[[int, dict[str, Any]], bool | None]
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -45,6 +50,7 @@ class RunResult:
     eval_return_mean: float
     eval_return_std: float
     train_seconds: float
+    stopped: bool = False  # a callback stopped the run before its budget
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "run_dir": str(self.run_dir)}
@@ -62,10 +68,14 @@ def train(
     out: str | Path = "runs",
     run_name: str | None = None,
     progress: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train `agent` on `env_id` and return the final evaluation; see `rlbox train --help`.
 
     The run goes to `out/<agent>-<env>-s<seed>-<time>/`, or to `out/<run_name>/` when given.
+    Each of `callbacks` is called after every evaluation as `callback(step, metrics)`; one that
+    returns True stops the run: it is checkpointed and evaluated on the reporting seeds as at
+    its budget, and `resume` continues it.
     """
     values = dict(overrides or {})
     given = {"steps": steps, "seed": seed, "device": device, "num_envs": num_envs}
@@ -74,10 +84,16 @@ def train(
     experiment, agent_class = prepare(agent, env_id, values)
     built = build_agent(experiment, agent_class)
     run_dir = create_run_dir(Path(out), experiment, run_name)
-    return Runner(experiment, built, run_dir, progress).run()
+    return Runner(experiment, built, run_dir, progress, callbacks=callbacks).run()
 
 
-def resume(run_dir: str | Path, *, steps: int | None = None, progress: bool = False) -> RunResult:
+def resume(
+    run_dir: str | Path,
+    *,
+    steps: int | None = None,
+    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Continue a run from its newest checkpoint to its step budget (or a new `steps`).
 
     Every value of the run's config.yaml is kept, its schedule horizon too, so that schedules
@@ -98,11 +114,12 @@ def resume(run_dir: str | Path, *, steps: int | None = None, progress: bool = Fa
     if result_path.is_file():
         done = json.loads(result_path.read_text())
         if done["env_steps"] >= experiment.run.steps:
-            return RunResult(**{**done, "run_dir": run_dir})
+            return RunResult(**{**done, "run_dir": run_dir, "stopped": False})
     agent, info = load_newest(experiment, run_dir)
     if steps is not None:
         write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(experiment.to_dict(), sort_keys=False))
-    return Runner(experiment, agent, run_dir, progress, info.get("train_seconds", 0.0)).run()
+    seconds = info.get("train_seconds", 0.0)
+    return Runner(experiment, agent, run_dir, progress, seconds, callbacks).run()
 
 
 def load_newest(experiment: Experiment, run_dir: Path) -> tuple[Agent, dict[str, Any]]:
@@ -130,8 +147,10 @@ class Runner:
         run_dir: Path,
         progress: bool,
         train_seconds_before: float = 0.0,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.experiment = experiment
+        self.callbacks = list(callbacks)
         self.agent = agent
         self.run_dir = run_dir
         self.show_progress = progress
@@ -205,7 +224,7 @@ class Runner:
         )
         start = time.perf_counter()
         self.train_seconds = self.train_seconds_before
-        result = None
+        result, stopped, final = None, False, False
         with progress:
             while agent.env_steps < run.steps:
                 before = agent.env_steps
@@ -232,21 +251,25 @@ class Runner:
                 row["time"] = round(self.elapsed_before + time.perf_counter() - start, 3)
                 row["sps"] = round((step - before) / max(chunk_seconds, 1e-9), 1)
                 row.update(metrics)
-                checkpoint_now = final or _crossed(before, step, run.checkpoint_every)
+                stopped = "eval_return_mean" in row and self._callbacks_stop(step, row)
+                checkpoint_now = final or stopped or _crossed(before, step, run.checkpoint_every)
                 self.log.log(row, flush=checkpoint_now)
                 if checkpoint_now:
                     self.save_checkpoint()
                 progress.update(
                     task, completed=step, sps=f"{row['sps']:.0f}", eval=self._eval_text()
                 )
+                if stopped:
+                    break
         self.log.close()
-        if result is None:  # resumed a run whose budget was already spent
+        if result is None or (stopped and not final):  # a spent budget resumed, or stopped
             result = self.evaluate(
                 run.final_eval_episodes, agent.env_steps, REPORT_SEED_OFFSET, record=False
             )
         summary = RunResult(
-            self.run_dir, agent.env_steps, result.mean, result.std, round(self.train_seconds, 3)
-        )
+            self.run_dir, agent.env_steps, result.mean, result.std, round(self.train_seconds, 3),
+            stopped=stopped and not final,
+        )  # fmt: skip
         write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
         return summary
 
@@ -268,6 +291,12 @@ class Runner:
         checkpoint.save(directory / (name or f"step-{step}"), state, info)
         if name is None:
             checkpoint.prune(directory, self.experiment.run.keep_checkpoints)
+
+    def _callbacks_stop(self, step: int, row: dict[str, Any]) -> bool:
+        """Call every callback (each sees the row, whatever the others return); True if one
+        asks to stop."""
+        answers = [bool(callback(step, dict(row))) for callback in self.callbacks]
+        return any(answers)
 
     def _eval_text(self) -> str:
         return "-" if self.last_eval is None else f"{self.last_eval:.1f}"
