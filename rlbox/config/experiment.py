@@ -16,13 +16,13 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from rlbox.config.fields import check, coerce, field_type, param, to_plain
+from rlbox.config.fields import check, coerce, default_of, field_type, param, to_plain
 from rlbox.config.tuned import load_hyperparams
 from rlbox.errors import ConfigError
 
@@ -79,12 +79,14 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A fully resolved and validated training run."""
+    """A fully resolved and validated training run: the sections run, agent (`hyperparams`, the
+    agent's config) and env (keyword arguments of `gymnasium.make`)."""
 
     agent: str
     env_id: str
     run: RunConfig
     hyperparams: Any
+    env_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,7 +94,16 @@ class Experiment:
             "env": self.env_id,
             "run": dataclasses.asdict(self.run),
             "hyperparams": to_plain(dataclasses.asdict(self.hyperparams)),
+            "env_options": to_plain(self.env_options),
         }
+
+
+def flat_values(config: dict[str, Any]) -> dict[str, Any]:
+    """The values of a config dict (`Experiment.to_dict()`, a run's config.yaml) as the keys
+    `resolve` takes: bare run and agent keys, `env.<option>` keys."""
+    options = config.get("env_options") or {}
+    env = {f"env.{k}": v for k, v in options.items()}
+    return {**config["run"], **config["hyperparams"], **env}
 
 
 # Run keys that say where and how a run is watched, not what it computes: left out of its identity.
@@ -106,15 +117,22 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
     """The values that make a run what it is, from a config dict (`Experiment.to_dict()` or a
     run's config.yaml): every run and agent value but the seed and the `NOT_IDENTITY` keys."""
     run = {k: v for k, v in config["run"].items() if k not in NOT_IDENTITY}
-    return {"agent": config["agent"], "env": config["env"], **run, **config["hyperparams"]}
+    options = {f"env.{k}": v for k, v in (config.get("env_options") or {}).items()}
+    return {
+        "agent": config["agent"],
+        "env": config["env"],
+        **run,
+        **config["hyperparams"],
+        **options,
+    }
 
 
 def fingerprint(experiment: Experiment) -> str:
     """8 hex digits naming the values of `experiment` that differ from the dataclass defaults
     (tuned values included), so that runs with other values get other names."""
     defaults = {
-        **{f.name: f.default for f in dataclasses.fields(RunConfig)},
-        **{f.name: f.default for f in dataclasses.fields(type(experiment.hyperparams))},
+        **{f.name: default_of(f) for f in dataclasses.fields(RunConfig)},
+        **{f.name: default_of(f) for f in dataclasses.fields(type(experiment.hyperparams))},
     }
     values = identity(experiment.to_dict())
     differing = {k: v for k, v in values.items() if to_plain(defaults.get(k, object())) != v}
@@ -122,32 +140,67 @@ def fingerprint(experiment: Experiment) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+SECTIONS = ("run", "agent", "env")
+
+
 def resolve(
     agent: str, env_id: str, hyperparams_class: type, overrides: dict[str, Any]
 ) -> Experiment:
-    """Merge defaults, tuned values and overrides into a validated `Experiment`."""
-    backend = overrides.get("backend", RunConfig.backend)
+    """Merge defaults, tuned values and overrides into a validated `Experiment`.
+
+    Keys are bare (`lr`, `steps`: a run or agent key, which must name one of them only) or
+    dotted by section: `run.steps`, `agent.lr`, `env.<kwarg>` (a keyword argument of
+    `gymnasium.make`, checked when the env is made).
+    """
+    backend = overrides.get("backend", overrides.get("run.backend", RunConfig.backend))
     values = load_hyperparams(agent, env_id, str(backend))
     values.update(overrides)
-    run_fields = {f.name: f for f in dataclasses.fields(RunConfig)}
-    agent_fields = {f.name: f for f in dataclasses.fields(hyperparams_class)}
-    known = sorted(run_fields) + sorted(agent_fields)
-    run_values, agent_values = {}, {}
+    fields_of = {"run": RunConfig, "agent": hyperparams_class}
+    names = {
+        section: {f.name for f in dataclasses.fields(cls)} for section, cls in fields_of.items()
+    }
+    run_values: dict[str, Any] = {}
+    agent_values: dict[str, Any] = {}
+    env_options: dict[str, Any] = {}
     for key, value in values.items():
-        if key in run_fields:
-            run_values[key] = coerce(key, value, field_type(RunConfig, key))
-        elif key in agent_fields:
-            agent_values[key] = coerce(key, value, field_type(hyperparams_class, key))
-        else:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(
-                f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}"
-            )
+        section, name = _section_of(key, names, agent)
+        if section == "env":
+            env_options[name] = value
+            continue
+        target = run_values if section == "run" else agent_values
+        target[name] = coerce(name, value, field_type(fields_of[section], name))
     run = RunConfig(**run_values)
     if run.schedule_horizon == 0:  # stored resolved, so that a resume never rescales it
         run = dataclasses.replace(run, schedule_horizon=run.steps)
-    return Experiment(agent, env_id, run, hyperparams_class(**agent_values))
+    return Experiment(agent, env_id, run, hyperparams_class(**agent_values), env_options)
+
+
+def _section_of(key: str, names: dict[str, set[str]], agent: str) -> tuple[str, str]:
+    """(section, name) of a bare or dotted key; a one-line error for an unknown section or key
+    and for a bare key that more than one section has."""
+    section, dot, name = key.partition(".")
+    if dot:
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"unknown config section {section!r} in {key!r}; sections: {', '.join(SECTIONS)}"
+            )
+        if not name:
+            raise ConfigError(f"config key {key!r} names no option")
+        if section == "env" or name in names[section]:
+            return section, name
+        known = sorted(names[section])
+    else:
+        name = key
+        having = [s for s, keys in names.items() if name in keys]
+        if len(having) == 1:
+            return having[0], name
+        if having:
+            dotted = " or ".join(f"{s}.{name}" for s in having)
+            raise ConfigError(f"config key {name!r} is ambiguous: say {dotted}")
+        known = sorted(names["run"]) + sorted(names["agent"])
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}")
 
 
 def read_config_file(path: Path) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -165,11 +218,12 @@ def read_config_file(path: Path) -> tuple[str | None, str | None, dict[str, Any]
     table = dict(table)
     agent, env_id = table.pop("agent", None), table.pop("env", None)
     values: dict[str, Any] = {}
-    for section in ("run", "hyperparams"):
+    for section in ("run", "hyperparams", "env_options"):
         part = table.pop(section, None) or {}
         if not isinstance(part, dict):
             raise ConfigError(f"--config {path}: {section} must be a mapping")
-        values.update(part)
+        prefix = "env." if section == "env_options" else ""
+        values.update({f"{prefix}{k}": v for k, v in part.items()})
     values.update(table)
     for name, value in (("agent", agent), ("env", env_id)):
         if value is not None and not isinstance(value, str):

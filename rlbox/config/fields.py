@@ -13,8 +13,16 @@ from rlbox.errors import ConfigError
 
 
 def param(default: Any, help: str) -> Any:
-    """A dataclass field with a help text that `rlbox list --config` shows."""
+    """A dataclass field with a help text that `rlbox list --config` shows; a mapping default
+    is copied for each instance."""
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
+
+
+def default_of(f: dataclasses.Field) -> Any:
+    """A field's default value, whether given directly or by a factory."""
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
 def check(condition: bool, key: str, message: str) -> None:
@@ -27,7 +35,8 @@ def field_type(cls: type, key: str) -> Any:
 
 
 def coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Convert `value` to `annotation` (int, float, bool, str, Literal, tuple[int, ...])."""
+    """Convert `value` to `annotation`: int, float, bool, str, Literal, and nested tuple[X, ...]
+    and dict[K, V] of those (from YAML lists and mappings or `a,b` / `k:v,k:v` strings)."""
     origin = typing.get_origin(annotation)
     if origin is Literal:
         choices = typing.get_args(annotation)
@@ -38,6 +47,19 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
         return value
     if origin in (typing.Union, types.UnionType):
         raise TypeError(f"config field {key!r}: union types are not supported")
+    if origin is dict:
+        key_type, value_type = typing.get_args(annotation)
+        if isinstance(value, str) and value.strip():  # --set key=a:1,b:2
+            pairs = [item.partition(":") for item in value.split(",") if item.strip()]
+            if any(not sep for _, sep, _ in pairs):
+                raise ConfigError(f"invalid value for {key!r}: expected a mapping, got {value!r}")
+            value = {k.strip(): v.strip() for k, _, v in pairs}
+        if not isinstance(value, dict):
+            raise ConfigError(f"invalid value for {key!r}: expected a mapping, got {value!r}")
+        return {
+            coerce(f"{key}.{k}", k, key_type): coerce(f"{key}.{k}", v, value_type)
+            for k, v in value.items()
+        }
     if origin is tuple:
         item_type = typing.get_args(annotation)[0]
         if isinstance(value, str):
@@ -87,7 +109,7 @@ def describe(cls: type) -> list[tuple[str, str, Any, str]]:
     rows = []
     for f in dataclasses.fields(cls):
         type_name = getattr(hints[f.name], "__name__", str(hints[f.name]))
-        rows.append((f.name, type_name, f.default, f.metadata.get("help", "")))
+        rows.append((f.name, type_name, default_of(f), f.metadata.get("help", "")))
     return rows
 
 

@@ -16,8 +16,8 @@ import yaml
 
 from rlbox.agent import Agent
 from rlbox.catalog import AGENTS, check_action_space
-from rlbox.config.experiment import Experiment, resolve
-from rlbox.errors import CheckpointError, MissingExtraError, RlboxError
+from rlbox.config.experiment import Experiment, flat_values, resolve
+from rlbox.errors import CheckpointError, ConfigError, MissingExtraError, RlboxError
 from rlbox.run import checkpoint
 from rlbox.run.rundir import CONFIG_FILE
 
@@ -38,11 +38,28 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
         if env_id not in torch_env_ids():
             raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
                              f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
+    if experiment.env_options:
+        check_env_options(experiment)
     if experiment.run.video:
         from rlbox.run.video import check_video_support
 
         check_video_support(env_id)
     return experiment, agent_class
+
+
+def check_env_options(experiment: Experiment) -> None:
+    """A one-line error for `env.<kwarg>` values that `gymnasium.make` refuses."""
+    from rlbox.envs import make_reference
+
+    options = experiment.env_options
+    if experiment.run.backend == "torch":
+        raise ConfigError("env.* options go to gymnasium.make; the torch backend takes none")
+    try:
+        make_reference(experiment.env_id, **options).close()
+    except (TypeError, ValueError, AssertionError) as error:
+        given = ", ".join(f"env.{k}={v!r}" for k, v in options.items())
+        why = " ".join(str(error).split())
+        raise ConfigError(f"{experiment.env_id} refuses {given}: {why}") from None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -72,8 +89,9 @@ def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
     torch.set_num_threads(run.torch_threads)
     device = check_device(run.device)
     env = envs.make(
-        experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend
-    )
+        experiment.env_id, run.num_envs, seed=run.seed, device=device, backend=run.backend,
+        **experiment.env_options,
+    )  # fmt: skip
     check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
     return agent_class(
         env, experiment.hyperparams, device=device, seed=run.seed, horizon=run.schedule_horizon
@@ -96,8 +114,7 @@ def read_experiment(run_dir: Path) -> Experiment:
         raise CheckpointError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     try:
         saved = yaml.safe_load(path.read_text())
-        values = {**saved["run"], **saved["hyperparams"]}
-        experiment, _ = prepare(saved["agent"], saved["env"], values)
+        experiment, _ = prepare(saved["agent"], saved["env"], flat_values(saved))
     except (yaml.YAMLError, KeyError, TypeError) as error:
         raise CheckpointError(f"{path} is not a valid run config: {error!r}") from None
     return experiment
