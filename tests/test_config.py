@@ -8,17 +8,17 @@ from rlbox.errors import ConfigError
 
 def test_tuned_values_then_overrides_win():
     exp = resolve("dqn", "CartPole-v1", DQNConfig, {"lr": "5e-4", "batch_size": 32})
-    assert exp.hyperparams.lr == 5e-4
-    assert exp.hyperparams.batch_size == 32
+    assert exp.agent_config.lr == 5e-4
+    assert exp.agent_config.batch_size == 32
     # from experiments/hyperparams/dqn.yaml, CartPole-v1 section
     assert exp.run.steps == 50_000
-    assert exp.hyperparams.double is True
+    assert exp.agent_config.double is True
 
 
 def test_env_without_section_gets_default_section_and_dataclass_defaults():
     exp = resolve("dqn", "Acrobot-v1", DQNConfig, {})
     assert exp.run.steps == 100_000
-    assert exp.hyperparams == DQNConfig()
+    assert exp.agent_config == DQNConfig()
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -83,7 +83,7 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
     on_torch = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch"})
     assert on_gymnasium.run.num_envs == 8
     assert (on_torch.run.num_envs, on_torch.run.backend) == (64, "torch")
-    assert on_torch.hyperparams.lr == on_gymnasium.hyperparams.lr == 0.001  # inherited
+    assert on_torch.agent_config.lr == on_gymnasium.agent_config.lr == 0.001  # inherited
     assert on_torch.run.steps == 1000
     overridden = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch", "num_envs": 4})
     assert overridden.run.num_envs == 4  # overrides still win

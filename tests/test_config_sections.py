@@ -14,7 +14,7 @@ def test_dotted_keys_name_their_section_and_bare_keys_still_work():
     overrides = parse_overrides(["run.steps=2000", "agent.lr=0.002", "gamma=0.9", "seed=3"])
     exp = resolve("dqn", "CartPole-v1", DQNConfig, overrides)
     assert (exp.run.steps, exp.run.seed) == (2000, 3)
-    assert (exp.hyperparams.lr, exp.hyperparams.gamma) == (0.002, 0.9)
+    assert (exp.agent_config.lr, exp.agent_config.gamma) == (0.002, 0.9)
 
 
 def test_env_options_are_kept_apart_and_round_trip_through_the_stored_config():
@@ -64,7 +64,7 @@ def test_a_bare_key_that_two_sections_have_is_ambiguous():
     with pytest.raises(ConfigError, match=r"'seed' is ambiguous: say run.seed or agent.seed"):
         resolve("custom", "CartPole-v1", SharesARunKey, {"seed": 1})
     exp = resolve("custom", "CartPole-v1", SharesARunKey, {"run.seed": 1, "agent.seed": 2})
-    assert (exp.run.seed, exp.hyperparams.seed) == (1, 2)
+    assert (exp.run.seed, exp.agent_config.seed) == (1, 2)
 
 
 def test_nested_values_are_coerced_like_scalars():
@@ -72,8 +72,8 @@ def test_nested_values_are_coerced_like_scalars():
         "custom", "CartPole-v1", SharesARunKey,
         {"weights": "a:1,b:2.5", "layers": [[32, "64"], ["16"]]},
     )  # fmt: skip
-    assert exp.hyperparams.weights == {"a": 1.0, "b": 2.5}
-    assert exp.hyperparams.layers == ((32, 64), (16,))
+    assert exp.agent_config.weights == {"a": 1.0, "b": 2.5}
+    assert exp.agent_config.layers == ((32, 64), (16,))
     assert isinstance(Experiment, type)
 
 

@@ -79,13 +79,13 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A fully resolved and validated training run: the sections run, agent (`hyperparams`, the
+    """A fully resolved and validated training run: the sections run, agent (`agent_config`, the
     agent's config) and env (keyword arguments of `gymnasium.make`)."""
 
     agent: str
     env_id: str
     run: RunConfig
-    hyperparams: Any
+    agent_config: Any  # the agent's config_class instance, stored as "hyperparams"
     env_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +93,7 @@ class Experiment:
             "agent": self.agent,
             "env": self.env_id,
             "run": dataclasses.asdict(self.run),
-            "hyperparams": to_plain(dataclasses.asdict(self.hyperparams)),
+            "hyperparams": to_plain(dataclasses.asdict(self.agent_config)),
             "env_options": to_plain(self.env_options),
         }
 
@@ -132,7 +132,7 @@ def fingerprint(experiment: Experiment) -> str:
     (tuned values included), so that runs with other values get other names."""
     defaults = {
         **{f.name: default_of(f) for f in dataclasses.fields(RunConfig)},
-        **{f.name: default_of(f) for f in dataclasses.fields(type(experiment.hyperparams))},
+        **{f.name: default_of(f) for f in dataclasses.fields(type(experiment.agent_config))},
     }
     values = identity(experiment.to_dict())
     differing = {k: v for k, v in values.items() if to_plain(defaults.get(k, object())) != v}
@@ -144,7 +144,7 @@ SECTIONS = ("run", "agent", "env")
 
 
 def resolve(
-    agent: str, env_id: str, hyperparams_class: type, overrides: dict[str, Any]
+    agent: str, env_id: str, config_class: type, overrides: dict[str, Any]
 ) -> Experiment:
     """Merge defaults, tuned values and overrides into a validated `Experiment`.
 
@@ -155,7 +155,7 @@ def resolve(
     backend = overrides.get("backend", overrides.get("run.backend", RunConfig.backend))
     values = load_hyperparams(agent, env_id, str(backend))
     values.update(overrides)
-    fields_of = {"run": RunConfig, "agent": hyperparams_class}
+    fields_of = {"run": RunConfig, "agent": config_class}
     names = {
         section: {f.name for f in dataclasses.fields(cls)} for section, cls in fields_of.items()
     }
@@ -172,7 +172,7 @@ def resolve(
     run = RunConfig(**run_values)
     if run.schedule_horizon == 0:  # stored resolved, so that a resume never rescales it
         run = dataclasses.replace(run, schedule_horizon=run.steps)
-    return Experiment(agent, env_id, run, hyperparams_class(**agent_values), env_options)
+    return Experiment(agent, env_id, run, config_class(**agent_values), env_options)
 
 
 def _section_of(key: str, names: dict[str, set[str]], agent: str) -> tuple[str, str]:

@@ -94,7 +94,7 @@ def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
     )  # fmt: skip
     check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
     return agent_class(
-        env, experiment.hyperparams, device=device, seed=run.seed, horizon=run.schedule_horizon
+        env, experiment.agent_config, device=device, seed=run.seed, horizon=run.schedule_horizon
     )
 
 
