@@ -249,3 +249,30 @@ def test_page_renders_in_chromium_without_errors(run_dir):
     assert errors == []
     assert durations == pytest.approx([VIDEO_FRAMES / VIDEO_FPS] * 2, abs=0.15)
     assert screenshot.read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("evals", [1, 2, 5])
+def test_curves_label_large_step_counts_short_on_every_panel(evals):
+    """Eval steps 10000, 15000, ... printed in full ran into each other ("1000015000...")."""
+    steps = np.arange(1_000, 5_000 * evals + 1, 1_000)
+    evaluated = steps % 5_000 == 0
+    metrics = pd.DataFrame(
+        {
+            "step": steps,
+            "time": steps / 100,
+            "sps": 100.0,
+            "eval_return_mean": np.where(evaluated, steps / 1_000, np.nan),
+            "eval_return_std": np.where(evaluated, 1.0, np.nan),
+            "loss": np.linspace(1.0, 0.0, len(steps)),
+        }
+    )
+    figure = _run_curves(metrics)
+    figure.draw_without_rendering()
+    shown = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(shown) == 2
+    assert shown[0].lines[0].get_marker() == "o"
+    for ax in shown:
+        assert ax.get_xlim()[0] == 0
+        assert ax.xaxis.get_major_formatter()(10_000, 0) == "10k"
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels[0] == "0" and all(len(label) <= 5 for label in labels), labels

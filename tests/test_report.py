@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from rlbox.errors import RlboxError
-from rlbox.report.tables import CI_NOTE, SUMMARY_COLUMNS, plot_curves, summary_table, write_report
+from rlbox.report.tables import (
+    CI_NOTE,
+    SUMMARY_COLUMNS,
+    plot_curves,
+    step_label,
+    summary_table,
+    write_report,
+)
 
 CARTPOLE, ACROBOT = "CartPole-v1", "Acrobot-v1"
 DQN_FINALS = [1.0, 2.0, 3.0, 100.0]  # IQM = mean of the middle two = 2.5
@@ -227,3 +234,44 @@ def test_runs_made_with_other_values_are_reported_apart(tmp_path):
     assert rows == {"dqn [lr=0.001]": (2, 15.0), "dqn [lr=0.0005]": (1, 99.0)}
     results = pd.read_csv(report.results)
     assert set(results["agent"]) == {"dqn [lr=0.001]", "dqn [lr=0.0005]"}
+
+
+def results_with_evals(steps):
+    """results.csv rows: dqn and sb3-dqn on CartPole, two seeds, evaluated at `steps`."""
+    rows = [
+        {"agent": agent, "env": CARTPOLE, "seed": seed, "step": step,
+         "eval_return_mean": base + seed + step / 1000, "eval_return_std": 1.0, "time": 1.0}
+        for agent, base in (("dqn", 20.0), ("sb3-dqn", 30.0))
+        for seed in (0, 1)
+        for step in steps
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def tick_labels(ax):
+    ax.figure.draw_without_rendering()
+    return [t.get_text() for t in ax.get_xticklabels()]
+
+
+@pytest.mark.parametrize("steps", [[10_000], [5_000, 10_000]], ids=["1 eval", "2 evals"])
+def test_curves_with_few_evaluations_show_their_points_from_step_0(steps):
+    """`rlbox compare ... --steps 10000` evaluates once or twice: the panel must not zoom in
+    on 9,600-10,400 around a line through one invisible point."""
+    (ax,) = plot_curves(results_with_evals(steps)).axes
+    curves = [line for line in ax.lines if line.get_label() in ("dqn", "sb3-dqn")]
+    assert [line.get_marker() for line in curves] == ["o", "o"]
+    np.testing.assert_allclose(curves[0].get_xdata(), steps)
+    low, high = ax.get_xlim()
+    assert low == 0 and 10_000 <= high < 11_000
+    assert ax.xaxis.get_major_formatter()(10_000, 0) == "10k"
+    assert tick_labels(ax)[0] == "0" and "10k" in tick_labels(ax)
+    # dqn's seeds are 1 apart (30 and 31 at the end): their spread is drawn, over one step too
+    spread = ax.collections[0].get_datalim(ax.transData)
+    assert (spread.y0, spread.y1) == pytest.approx((20 + steps[0] / 1000, 31.0))
+
+
+@pytest.mark.parametrize(
+    ("steps", "label"), [(500, "500"), (10_000, "10k"), (12_500, "12.5k"), (1_500_000, "1.5M")]
+)
+def test_step_counts_are_labelled_short(steps, label):
+    assert step_label(steps) == label

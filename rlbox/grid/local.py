@@ -3,7 +3,6 @@ with its output in out/logs/. A run that fails or is killed is reported and the 
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -13,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlbox.errors import RlboxError
 from rlbox.grid.spec import Grid, RunSpec
+from rlbox.run import rundir
 
 
 @dataclass
@@ -35,13 +33,13 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
     runs = grid.runs()
     for run in runs:
         run_dir = grid.out / run.name
-        differences = run.differences(run_dir) if (run_dir / "config.yaml").is_file() else ""
+        differences = run.differences(run_dir) if rundir.is_run_dir(run_dir) else ""
         if differences:
             detail = (f"{run_dir} holds a run made with other values ({differences}); "
                       "move it away or choose another --out")  # fmt: skip
             outcomes.append(Outcome(run, "failed", detail))
             echo(f"failed {run.name}: {detail}")
-        elif _finished(run_dir, run):
+        elif _final_result(run_dir, run):
             outcomes.append(Outcome(run, "skipped", "finished before"))
         else:
             pending.append(run)
@@ -68,8 +66,8 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
             process.join()
             del active[name]
             (logs / f"{name}.pid").unlink(missing_ok=True)
-            if process.exitcode == 0 and _finished(grid.out / name, run):
-                outcome = Outcome(run, "done", _result_line(grid.out / name))
+            if process.exitcode == 0 and (done := _final_result(grid.out / name, run)):
+                outcome = Outcome(run, "done", _result_line(done))
             else:
                 why = f"exit code {process.exitcode}" if process.exitcode else "no result"
                 outcome = Outcome(run, "failed", f"{why}; see {logs / f'{name}.log'}")
@@ -78,19 +76,16 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
     return outcomes
 
 
-def _finished(run_dir: Path, run: RunSpec) -> bool:
-    result = run_dir / "result.json"
-    if not result.is_file():
-        return False
+def _final_result(run_dir: Path, run: RunSpec) -> dict[str, Any] | None:
+    """The run's result.json if it reached the budget asked for; None if it is to be run."""
     try:
-        done = json.loads(result.read_text())
-    except json.JSONDecodeError:
-        return False
-    return done.get("env_steps", 0) >= run.experiment.run.steps
+        done = rundir.read_result(run_dir)
+    except RlboxError:  # an unreadable result: run it again
+        return None
+    return done if done is not None and done["env_steps"] >= run.experiment.run.steps else None
 
 
-def _result_line(run_dir: Path) -> str:
-    done = json.loads((run_dir / "result.json").read_text())
+def _result_line(done: dict[str, Any]) -> str:
     return (
         f"final eval {done['eval_return_mean']:.2f} after {done['env_steps']} steps "
         f"({done['train_seconds']:.1f} s)"
@@ -126,14 +121,18 @@ def report(grid: Grid) -> Any:
     if not dirs:
         raise RlboxError(f"no run of the grid has a run directory under {grid.out}")
     for path in sorted(grid.out.iterdir()):
-        if path.name not in names and (path / "result.json").is_file() and _of_grid(path, grid):
+        if (
+            path.name not in names
+            and (path / rundir.RESULT_FILE).is_file()
+            and _of_grid(path, grid)
+        ):
             dirs.append(path)
     return write_report(grid.out, dirs)
 
 
 def _of_grid(run_dir: Path, grid: Grid) -> bool:
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text())
-        return config["agent"] in grid.agents and config["env"] in grid.envs
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        config = rundir.read_config(run_dir)
+    except RlboxError:
         return False
+    return config["agent"] in grid.agents and config["env"] in grid.envs

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
-from typing import TypeVar
 
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure
 
+import rlbox.run.rundir as rundir
 from rlbox.errors import RlboxError
-from rlbox.report.tables import summary_table, write_report
-from rlbox.run import checkpoint
-from rlbox.run.logger import write_atomic
+from rlbox.report.tables import steps_axis, summary_table, write_report
+from rlbox.run.rundir import CONFIG_FILE, METRICS_FILE, RESULT_FILE, write_atomic
 
-T = TypeVar("T")
 REPORT_FILE = "report.html"
-CONFIG_FILE, METRICS_FILE, RESULT_FILE = "config.yaml", "metrics.csv", "result.json"
 NOT_TRAINING_METRICS = {"step", "time", "sps"}  # and every eval_* column
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -64,9 +59,9 @@ def write_html_report(path: Path) -> Path:
     and shown with a table of the runs. Anything else raises RlboxError.
     """
     path = Path(path)
-    if (path / CONFIG_FILE).is_file():
+    if rundir.is_run_dir(path):
         title, body = _run_page(path)
-    elif run_dirs := _run_dirs_in(path):
+    elif run_dirs := rundir.run_dirs_in(path):
         title, body = _comparison_page(path, run_dirs)
     else:
         raise RlboxError(
@@ -80,29 +75,21 @@ def write_html_report(path: Path) -> Path:
     return out
 
 
-def _run_dirs_in(path: Path) -> list[Path]:
-    if not path.is_dir():
-        return []
-    return sorted(p for p in path.iterdir() if (p / CONFIG_FILE).is_file())
-
-
 def _run_page(run_dir: Path) -> tuple[str, str]:
-    config_path = run_dir / CONFIG_FILE
-    config_text = _load(config_path, str)
-    agent, env, seed = _load(config_path, _run_key)
-    checkpoints = _checkpoint_rows(run_dir / "checkpoints")  # raises before anything is written
+    config_text = rundir.read_file(run_dir, CONFIG_FILE, str)
+    agent, env, seed = _run_key(rundir.read_config(run_dir))
+    checkpoints = _checkpoint_rows(run_dir)  # raises before anything is written
     if checkpoints:
         checkpoint_table = _table(("checkpoint", "step", "eval return"), checkpoints)
     else:
         checkpoint_table = '<p class="note">No checkpoints.</p>'
-    result_path = run_dir / RESULT_FILE
-    if result_path.is_file():
-        final = _table(("result", "value"), _load(result_path, _final_rows))
+    result = rundir.read_result(run_dir)
+    if result is not None:
+        final = _table(("result", "value"), _final_rows(result))
     else:
         final = f'<p class="note">Unfinished: no {RESULT_FILE} yet.</p>'
-    metrics_path = run_dir / METRICS_FILE
-    if metrics_path.is_file():
-        curves = _img(_png(_run_curves(_load(metrics_path, _read_metrics))), "learning curves")
+    if (run_dir / METRICS_FILE).is_file():
+        curves = _img(_png(_run_curves(rundir.read_metrics(run_dir))), "learning curves")
     else:
         curves = f'<p class="note">No {METRICS_FILE} yet.</p>'
     body = [
@@ -114,7 +101,7 @@ def _run_page(run_dir: Path) -> tuple[str, str]:
         "<h2>Learning curves</h2>",
         curves,
         "<h2>Recorded evaluation episodes</h2>",
-        _videos(run_dir / "videos"),
+        _videos(run_dir),
     ]
     return f"{agent} on {env}, seed {seed}", "\n".join(body)
 
@@ -124,13 +111,9 @@ def _comparison_page(out_dir: Path, run_dirs: list[Path]) -> tuple[str, str]:
     summary = summary_table(report)  # the cells of summary.md, through rich's public API
     runs = []
     for run_dir in run_dirs:
-        result = run_dir / RESULT_FILE
-        final = (
-            _load(result, lambda t: _final_return(json.loads(t)))
-            if result.is_file()
-            else "unfinished"
-        )
-        runs.append((run_dir.name, *_load(run_dir / CONFIG_FILE, _run_key), final))
+        result = rundir.read_result(run_dir)
+        final = "unfinished" if result is None else _final_return(result)
+        runs.append((run_dir.name, *_run_key(rundir.read_config(run_dir)), final))
     agents = ", ".join(sorted({row.agent for row in report.rows}))
     envs = ", ".join(sorted({row.env for row in report.rows}))
     body = [
@@ -151,52 +134,32 @@ def _comparison_page(out_dir: Path, run_dirs: list[Path]) -> tuple[str, str]:
     return f"{agents} on {envs}", "\n".join(body)
 
 
-def _load(path: Path, parse: Callable[[str], T]) -> T:
-    """parse(text of path), with any failure turned into a one-line RlboxError naming the file."""
-    try:
-        return parse(path.read_text())
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
-        raise RlboxError(f"{path} is unreadable: {error!r}") from None
+def _run_key(config: dict) -> tuple[str, str, int]:
+    return config["agent"], config["env"], config["run"]["seed"]
 
 
-def _run_key(text: str) -> tuple[str, str, int]:
-    config = yaml.safe_load(text)
-    return str(config["agent"]), str(config["env"]), int(config["run"]["seed"])
-
-
-def _final_rows(text: str) -> list[tuple[str, str]]:
-    result = json.loads(text)
+def _final_rows(result: dict) -> list[tuple[str, str]]:
     return [
         ("final eval return (mean ± std)", _final_return(result)),
-        ("env steps", f"{int(result['env_steps']):,}"),
-        ("training time (s)", f"{float(result['train_seconds']):.1f}"),
+        ("env steps", f"{result['env_steps']:,}"),
+        ("training time (s)", f"{result['train_seconds']:.1f}"),
     ]
 
 
 def _final_return(result: dict) -> str:
-    return f"{float(result['eval_return_mean']):.2f} ± {float(result['eval_return_std']):.2f}"
+    return f"{result['eval_return_mean']:.2f} ± {result['eval_return_std']:.2f}"
 
 
-def _read_metrics(text: str) -> pd.DataFrame:
-    metrics = pd.read_csv(io.StringIO(text))
-    for column in ("step", "eval_return_mean", "eval_return_std"):
-        if column not in metrics:
-            raise ValueError(f"no {column} column")
-    return metrics
-
-
-def _checkpoint_rows(checkpoints_dir: Path) -> list[tuple[str, str, str]]:
-    """One row per checkpoint, oldest first, then best; each is loaded to check that it is whole."""
-    directories = checkpoint.list_checkpoints(checkpoints_dir)
-    if (checkpoints_dir / "best").is_dir():
-        directories.append(checkpoints_dir / "best")
+def _checkpoint_rows(run_dir: Path) -> list[tuple[str, str, str]]:
     rows = []
-    for directory in directories:
-        _, info = checkpoint.load(directory)
-        step = info.get("step", "")
+    for directory, info in rundir.checkpoint_infos(run_dir):
         eval_return = info.get("eval_return_mean")
         rows.append(
-            (directory.name, str(step), "" if eval_return is None else f"{float(eval_return):.2f}")
+            (
+                directory.name,
+                str(info.get("step", "")),
+                "" if eval_return is None else f"{float(eval_return):.2f}",
+            )
         )
     return rows
 
@@ -217,7 +180,7 @@ def _run_curves(metrics: pd.DataFrame) -> Figure:
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
     evals = metrics[metrics["eval_return_mean"].notna()]
     mean, std = evals["eval_return_mean"], evals["eval_return_std"].fillna(0.0)
-    axes[0].plot(evals["step"], mean, marker=".")
+    axes[0].plot(evals["step"], mean, marker="o", markersize=4)
     axes[0].fill_between(evals["step"], mean - std, mean + std, alpha=0.25)
     axes[0].set_title("eval return (mean ± std)")
     if evals.empty:
@@ -227,18 +190,14 @@ def _run_curves(metrics: pd.DataFrame) -> Figure:
         ax.plot(values["step"], values[column])
         ax.set_title(column)
     for ax in axes[: 1 + len(columns)]:
-        ax.set_xlabel("env steps")
+        steps_axis(ax, metrics["step"].max())
     for ax in axes[1 + len(columns) :]:
         ax.set_visible(False)
     return figure
 
 
-def _videos(videos_dir: Path) -> str:
-    found = sorted(
-        (int(p.stem.removeprefix("step-")), p)
-        for p in videos_dir.glob("step-*.mp4")
-        if p.stem.removeprefix("step-").isdigit()
-    )
+def _videos(run_dir: Path) -> str:
+    found = rundir.videos(run_dir)
     if not found:
         return '<p class="note">No recorded videos.</p>'
     return "\n".join(

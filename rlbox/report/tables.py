@@ -7,27 +7,24 @@ because a mean over a handful of seeds is dominated by one lucky or unlucky run.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-import yaml
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from rich.table import Table
 from rliable import library as rly
 from rliable import metrics
 
-from rlbox.config.experiment import identity
+import rlbox.run.rundir as rundir
 from rlbox.errors import RlboxError
-from rlbox.run.logger import write_atomic
+from rlbox.run.rundir import write_atomic
 
-T = TypeVar("T")
 EVAL_COLUMNS = ["step", "eval_return_mean", "eval_return_std", "time"]
 RESULT_COLUMNS = ["agent", "env", "seed", *EVAL_COLUMNS]
 SUMMARY_COLUMNS = (
@@ -79,10 +76,11 @@ def write_report(out_dir: Path, run_dirs: list[Path]) -> Report:
     """Read the runs, write results.csv, summary.md and curves.png into out_dir."""
     finals, evals, missing = [], [], []
     for run_dir in run_dirs:
-        if not (run_dir / "result.json").is_file():
+        run = _read_run(run_dir)
+        if run is None:
             missing.append(run_dir)
             continue
-        final, run_evals = _read_run(run_dir)
+        final, run_evals = run
         finals.append(final)
         evals.append(run_evals)
     if not finals:
@@ -129,16 +127,42 @@ def plot_curves(results: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(5 * len(envs), 4), dpi=100, layout="constrained")
     axes = figure.subplots(1, len(envs), squeeze=False)[0]
     for ax, env in zip(axes, envs, strict=True):
-        for agent, runs in results[results["env"] == env].groupby("agent"):
+        env_results = results[results["env"] == env]
+        for agent, runs in env_results.groupby("agent"):
             steps, curves = _common_grid(runs)
             low, high = _bootstrap_band(curves)
-            ax.plot(steps, curves.mean(axis=0), label=agent)
-            ax.fill_between(steps, low, high, alpha=0.25)
+            mean = curves.mean(axis=0)
+            (line,) = ax.plot(steps, mean, marker="o", markersize=4, label=agent)
+            if len(steps) == 1:  # a band over one step has no width: show the seeds' spread
+                yerr = [mean - low, high - mean]
+                ax.errorbar(steps, mean, yerr, fmt="none", color=line.get_color(), capsize=4)
+            else:
+                ax.fill_between(steps, low, high, alpha=0.25)
         ax.set_title(env)
-        ax.set_xlabel("env steps")
         ax.set_ylabel("eval return")
+        steps_axis(ax, env_results["step"].max())
         ax.legend()
     return figure
+
+
+def steps_axis(ax: Axes, last_step: float) -> None:
+    """An "env steps" x axis from 0 to just past `last_step`, ticks labelled 500, 10k, 1.5M.
+
+    From 0, so that a run evaluated once or twice near its end reads as late in training rather
+    than as a panel zoomed in on one point; short labels, so that five ticks never collide.
+    """
+    ax.set_xlabel("env steps")
+    ax.set_xlim(0, (float(last_step) if last_step > 0 else 1.0) * 1.04)  # NaN: no rows yet
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10], integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: step_label(x)))
+
+
+def step_label(steps: float) -> str:
+    """10000 -> "10k", 1500000 -> "1.5M", 500 -> "500"."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(steps) >= scale:
+            return f"{steps / scale:g}{suffix}"
+    return f"{steps:g}"
 
 
 def label_variants(finals: list[dict], evals: list[pd.DataFrame]) -> None:
@@ -159,42 +183,24 @@ def label_variants(finals: list[dict], evals: list[pd.DataFrame]) -> None:
             evals[i]["agent"] = finals[i]["agent"]
 
 
-def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame]:
-    """A finished run's final numbers (config + result.json) and its evaluation rows."""
-    key, run_identity = _read(run_dir / "config.yaml", _run_key)
-    final = {**key, "run_dir": run_dir, **_read(run_dir / "result.json", _final_numbers)}
-    evals = _read(run_dir / "metrics.csv", _eval_rows)
-    return {**final, "identity": run_identity}, evals.assign(**key)[RESULT_COLUMNS]
-
-
-def _read(path: Path, parse: Callable[[Path], T]) -> T:
-    """parse(path), with any failure turned into a one-line RlboxError naming the file."""
-    if not path.is_file():
-        raise RlboxError(f"{path} is missing")
-    try:
-        return parse(path)
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
-        raise RlboxError(f"{path} is unreadable: {error!r}") from None
-
-
-def _run_key(path: Path) -> tuple[dict, dict]:
-    config = yaml.safe_load(path.read_text())
-    key = {"agent": config["agent"], "env": config["env"], "seed": int(config["run"]["seed"])}
-    return key, identity(config)
-
-
-def _final_numbers(path: Path) -> dict:
-    result = json.loads(path.read_text())
-    return {
-        "final_return": float(result["eval_return_mean"]),
-        "train_seconds": float(result["train_seconds"]),
-        "env_steps": int(result["env_steps"]),
+def _read_run(run_dir: Path) -> tuple[dict, pd.DataFrame] | None:
+    """A finished run's final numbers and its evaluation rows; None if it is unfinished."""
+    result = rundir.read_result(run_dir)
+    if result is None:
+        return None
+    config = rundir.read_config(run_dir)
+    key = {"agent": config["agent"], "env": config["env"], "seed": config["run"]["seed"]}
+    final = {
+        **key,
+        "run_dir": run_dir,
+        "final_return": result["eval_return_mean"],
+        "train_seconds": result["train_seconds"],
+        "env_steps": result["env_steps"],
+        "identity": rundir.read_identity(run_dir),
     }
-
-
-def _eval_rows(path: Path) -> pd.DataFrame:
-    table = pd.read_csv(path)
-    return table.loc[table["eval_return_mean"].notna(), EVAL_COLUMNS]
+    metrics = rundir.read_metrics(run_dir)
+    evals = metrics.loc[metrics["eval_return_mean"].notna(), EVAL_COLUMNS]
+    return final, evals.assign(**key)[RESULT_COLUMNS]
 
 
 def _summarize(finals: pd.DataFrame) -> list[SummaryRow]:
