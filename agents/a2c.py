@@ -2,7 +2,7 @@
 synchronous variant), with GAE (Schulman et al., 2016) for the advantages.
 
     repeat:
-        run the policy for n_steps in each of N envs; compute GAE advantages   (shared loop)
+        run the policy for n_steps in each of N envs; GAE advantages   (collect_rollout)
         L = -log pi(a|s) A + c_v (R - V(s))^2 - c_e H[pi]     one gradient step on the batch
 """
 
@@ -14,7 +14,7 @@ from typing import Literal
 from torch import Tensor
 
 from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.agents.common.rollout import Rollout
+from rlbox.agents.common.rollout import Rollout, RolloutBuffer, StepLayout
 from rlbox.config.fields import check, param
 
 
@@ -43,6 +43,11 @@ class A2C(ActorCriticAgent):
     """A2C: one gradient step per rollout of n_steps x num_envs transitions."""
 
     config_class = A2CConfig
+
+    def make_buffer(self, layout: StepLayout) -> RolloutBuffer:
+        """Rollouts of n_steps per env copy: with lambda = 1, the paper's n-step returns."""
+        c: A2CConfig = self.config
+        return RolloutBuffer(c.n_steps, layout, gamma=c.gamma, gae_lambda=c.gae_lambda)
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
         c: A2CConfig = self.config

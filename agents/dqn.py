@@ -25,14 +25,16 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import Tensor
 
+from rlbox.agents.common.gradient import gradient_step
 from rlbox.agents.common.loop import LoopState, run_loop
 from rlbox.agents.common.replay import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
 from rlbox.agents.common.rng import Generators, seeded_init
 from rlbox.agents.common.schedules import Linear, decay
 from rlbox.config.fields import check, param
-from rlbox.envs.base import Step, VectorEnv
+from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
-from rlbox.nn.networks import MLP, QNetwork, soft_update
+from rlbox.nn.backbone import BackboneSpec
+from rlbox.nn.heads import QNetwork, soft_update
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,6 @@ class DQNConfig:
     exploration_final_eps: float = param(0.05, "Epsilon after the decay.")
     max_grad_norm: float = param(10.0, "Clip the gradient's global norm to this.")
     loss: Literal["huber", "mse"] = param("huber", "TD loss; Huber is the paper's error clipping.")
-    hidden_sizes: tuple[int, ...] = param((256, 256), "Hidden layer sizes of the MLP backbone.")
     double: bool = param(False, "Double DQN: the online net picks the next action.")
     dueling: bool = param(False, "Dueling head: Q = V + A - mean(A).")
     n_step: int = param(1, "Steps of reward summed before bootstrapping.")
@@ -90,8 +91,6 @@ class DQNConfig:
         for key in ("exploration_initial_eps", "exploration_final_eps"):
             check(0.0 <= getattr(self, key) <= 1.0, key, "must be in [0, 1]")
         check(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
-        check(len(self.hidden_sizes) > 0, "hidden_sizes", "needs at least one layer")
-        check(all(h > 0 for h in self.hidden_sizes), "hidden_sizes", "sizes must be positive")
         check(self.per_alpha >= 0, "per_alpha", "must be >= 0")
         check(0.0 <= self.per_beta <= 1.0, "per_beta", "must be in [0, 1]")
 
@@ -124,9 +123,18 @@ class DQN:
 
     config_class = DQNConfig
     action_spaces = (spaces.Discrete,)
+    # The network of SB3's DQN: two hidden layers of 256 with ReLU.
+    default_backbone = BackboneSpec("mlp", {"hidden_sizes": (256, 256), "activation": "relu"})
 
     def __init__(
-        self, env: VectorEnv, config: DQNConfig, *, device: torch.device, seed: int, horizon: int
+        self,
+        env: VectorEnv,
+        config: DQNConfig,
+        *,
+        device: torch.device,
+        seed: int,
+        horizon: int,
+        backbone: BackboneSpec | None = None,
     ) -> None:
         if env.num_envs > config.buffer_size:
             raise ConfigError(
@@ -146,8 +154,8 @@ class DQN:
         self.per_beta = Linear(c.per_beta, 1.0, horizon)
 
         with seeded_init(seed):
-            backbone = MLP(obs_space.shape, config.hidden_sizes)
-            self.q = QNetwork(backbone, self.n_actions, config.dueling).to(self.device)
+            features = (backbone or self.default_backbone).build(obs_space)
+            self.q = QNetwork(features, self.n_actions, config.dueling).to(self.device)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
         # fused: one kernel for the whole update instead of one loop per parameter tensor
         self.parameters = list(self.q.parameters())
@@ -155,7 +163,8 @@ class DQN:
         self.rng = Generators(seed, self.device)
         self.generator = self.rng.device  # replay sampling and exploration draw on the device
 
-        obs_dtype = torch.as_tensor(obs_space.sample()).dtype
+        # the space's dtype: uint8 frames stay uint8 in the replay until the network
+        obs_dtype = observation_dtype(obs_space)
         buffer_args = (config.buffer_size, obs_space.shape, obs_dtype, (), torch.long, self.device)
         if config.prioritized:
             self.buffer = PrioritizedReplayBuffer(
@@ -183,7 +192,7 @@ class DQN:
             return self.explore(obs, self.env_steps)
         return self.q(obs.to(self.device)).argmax(dim=1)
 
-    # --- the shared loop's hooks -------------------------------------------------------------
+    # --- what run_loop calls each step -------------------------------------------------------
 
     @torch.no_grad()
     def explore(self, obs: Tensor, env_steps: int) -> Tensor:
@@ -220,7 +229,7 @@ class DQN:
         n = rounds * c.gradient_steps
         loss_sum = q_sum = 0.0
         for _ in range(n):
-            loss, q_mean = self.gradient_step(beta=self.per_beta(env_steps))
+            loss, q_mean = self.train_step(beta=self.per_beta(env_steps))
             loss_sum = loss_sum + loss
             q_sum = q_sum + q_mean
 
@@ -235,7 +244,8 @@ class DQN:
             "lr": self.optimizer.param_groups[0]["lr"],
         }
 
-    def gradient_step(self, beta: float) -> tuple[Tensor, Tensor]:
+    def train_step(self, beta: float) -> tuple[Tensor, Tensor]:
+        """One gradient step on a sampled batch; its (loss, mean Q) for the metrics."""
         c = self.config
         if isinstance(self.buffer, PrioritizedReplayBuffer):
             batch = self.buffer.sample(c.batch_size, self.generator, beta=beta)
@@ -243,10 +253,7 @@ class DQN:
             batch = self.buffer.sample(c.batch_size, self.generator)
         q_taken, target = self._q_and_target(batch)
         loss = td_loss(q_taken, target, batch.weight, c.loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.parameters, c.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        gradient_step(loss, self.optimizer, self.parameters, c.max_grad_norm)
         self.gradient_steps += 1
         if isinstance(self.buffer, PrioritizedReplayBuffer):
             self.buffer.update_priorities(batch.index, q_taken.detach() - target)

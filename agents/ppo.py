@@ -3,7 +3,7 @@ Algorithms", Algorithm 1, clipped surrogate of eq. 7), with the details of the r
 implementation (Huang et al., 2022, "The 37 Implementation Details of PPO").
 
     repeat:
-        run the policy for n_steps in each of N envs; compute GAE advantages   (shared loop)
+        run the policy for n_steps in each of N envs; GAE advantages   (collect_rollout)
         for n_epochs, for each minibatch:
             r = pi(a|s) / pi_old(a|s)
             L = -min(r A, clip(r, 1 - eps, 1 + eps) A) + c_v L_V - c_e H[pi]
@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.agents.common.rollout import Rollout
+from rlbox.agents.common.rollout import Rollout, RolloutBuffer, StepLayout
 from rlbox.agents.common.schedules import decay
 from rlbox.config.fields import check, param
 
@@ -75,6 +75,11 @@ class PPO(ActorCriticAgent):
     """PPO with the clipped surrogate; Discrete, MultiDiscrete and Box actions."""
 
     config_class = PPOConfig
+
+    def make_buffer(self, layout: StepLayout) -> RolloutBuffer:
+        """Algorithm 1's rollouts: T = n_steps of each env copy, advantages GAE(gamma, lambda)."""
+        c: PPOConfig = self.config
+        return RolloutBuffer(c.n_steps, layout, gamma=c.gamma, gae_lambda=c.gae_lambda)
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
         c: PPOConfig = self.config

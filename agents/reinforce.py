@@ -1,7 +1,7 @@
 """REINFORCE with a learned value baseline (Williams, 1992; Sutton & Barto, 2018, section 13.4).
 
     repeat:
-        run the policy until episodes_per_update episodes have ended        (shared loop)
+        run the policy until episodes_per_update episodes have ended   (collect_rollout)
         G_t = sum_k gamma^k r_{t+k} to the end of each episode (Monte Carlo)
         L = -log pi(a_t|s_t) (G_t - V(s_t)) + c_v (G_t - V(s_t))^2 - c_e H[pi]
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from rlbox.agents.common.onpolicy import ActorCriticAgent, ActorCriticConfig
-from rlbox.agents.common.rollout import EpisodeBuffer, Rollout
+from rlbox.agents.common.rollout import EpisodeBuffer, Rollout, StepLayout
 from rlbox.config.fields import check, param
 
 
@@ -36,16 +36,16 @@ class Reinforce(ActorCriticAgent):
 
     config_class = ReinforceConfig
 
-    def make_buffer(self, *_: object) -> EpisodeBuffer:
-        return EpisodeBuffer(self.device)
+    def make_buffer(self, layout: StepLayout) -> EpisodeBuffer:
+        return EpisodeBuffer(layout.device)
 
-    def ready(self) -> bool:
+    def finish_rollout(self) -> Rollout | None:
+        """Every step of the episodes ended so far, once episodes_per_update have; else None."""
         # On an accelerator the count is a question that stalls the stream: ask every 16 steps.
-        if not self.asks_host and len(self.buffer) % 16:
-            return False
-        return self.buffer.episodes >= self.config.episodes_per_update
-
-    def collect_rollout(self) -> Rollout | None:
+        if not self.syncs_are_free and len(self.buffer) % 16:
+            return None
+        if self.buffer.episodes < self.config.episodes_per_update:
+            return None
         return self.buffer.take(self.config.gamma)
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:

@@ -6,17 +6,31 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import gymnasium as gym
+import numpy as np
 import torch
+from gymnasium.vector import AutoresetMode
 from torch import Tensor
+
+AUTORESET_MODE = AutoresetMode.SAME_STEP
+"""The one autoreset mode rlbox's rollouts and buffers are written for; see `Step`."""
+
+
+def observation_dtype(space: gym.Space) -> torch.dtype:
+    """The dtype of the observation tensors a `VectorEnv` gives for `space`: the space's own
+    (uint8 frames stay uint8), but float32 for float64, which networks do not compute in."""
+    dtype = torch.from_numpy(np.empty(0, dtype=space.dtype)).dtype
+    return torch.float32 if dtype == torch.float64 else dtype
 
 
 @dataclass
 class Step:
     """What one step of N environment copies returns. All tensors have leading dimension N.
 
-    Finished copies are reset in the same step (Gymnasium's "same-step" autoreset): `obs` holds
-    the first observation of the next episode there, and `final_obs` the observation the step
-    actually led to, which is what a value target must bootstrap from after a truncation.
+    Finished copies are reset in the same step (`AUTORESET_MODE`, Gymnasium's "same-step"
+    autoreset): `obs` holds the first observation of the next episode there, and `final_obs`
+    the observation the step actually led to, which is what a value target must bootstrap from
+    after a truncation. `terminated` (the MDP ended) and `truncated` (a time limit cut it) are
+    kept apart; both are true where the limit falls on a terminal step.
     """
 
     obs: Tensor
@@ -41,6 +55,7 @@ class VectorEnv(Protocol):
     env_id: str
     num_envs: int
     device: torch.device
+    autoreset_mode: AutoresetMode  # AUTORESET_MODE: tests/test_autoreset.py checks every backend
     single_observation_space: gym.Space
     single_action_space: gym.Space
 

@@ -1,36 +1,55 @@
 """Any Gymnasium environment as a `VectorEnv` of torch tensors.
 
 Gymnasium steps on the host in numpy; this adapter is the one place where arrays cross to
-torch, once per step for the whole batch. Each copy goes through `adapt_spaces`, as the
-evaluation env does, so agents train on the spaces they are evaluated on.
+torch, once per step for the whole batch. Each copy is `gymnasium.make(env_id, **options)`
+through `wrappers.pipeline`, as the evaluation env is (`make_eval`), so agents train on the
+spaces and env options they are evaluated on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 from torch import Tensor
 
-from rlbox.envs.base import EpisodeTracker, Step
-from rlbox.envs.wrappers import adapt_spaces
+from rlbox.envs.base import AUTORESET_MODE, EpisodeTracker, Step, observation_dtype
+from rlbox.envs.wrappers import pipeline
+
+
+def make_training_copy(env_id: str, options: Mapping[str, Any]) -> gym.Env:
+    """One copy as training sees it: `make_eval`'s env plus the training-only transforms."""
+    return pipeline(gym.make(env_id, **options), training=True)
 
 
 class GymnasiumVectorEnv:
-    def __init__(self, env_id: str, num_envs: int, device: torch.device | str = "cpu") -> None:
+    """`num_envs` Gymnasium copies stepped in turn on the host (a `SyncVectorEnv`), as torch
+    tensors on `device`; `options` go to every copy's `gymnasium.make`."""
+
+    autoreset_mode = AUTORESET_MODE
+
+    def __init__(
+        self,
+        env_id: str,
+        num_envs: int,
+        device: torch.device | str = "cpu",
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.env_id = env_id
         self.num_envs = num_envs
         self.device = torch.device(device)
-        self.env = gym.make_vec(
-            env_id,
-            num_envs=num_envs,
-            vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-            wrappers=[adapt_spaces],
+        self.options = dict(options or {})
+        self.env = gym.vector.SyncVectorEnv(
+            [partial(make_training_copy, env_id, self.options)] * num_envs,
+            autoreset_mode=self.autoreset_mode,
         )
         self.single_observation_space = self.env.single_observation_space
         self.single_action_space = self.env.single_action_space
+        self._obs_dtype = observation_dtype(self.single_observation_space)
         self._action_dtype = self.single_action_space.dtype
         self._episodes = EpisodeTracker(num_envs, self.device)
 
@@ -69,7 +88,4 @@ class GymnasiumVectorEnv:
         self.env.close()
 
     def _to_tensor(self, obs: np.ndarray) -> Tensor:
-        tensor = torch.as_tensor(obs, device=self.device)
-        if tensor.dtype == torch.float64:
-            tensor = tensor.float()
-        return tensor
+        return torch.as_tensor(obs, dtype=self._obs_dtype, device=self.device)

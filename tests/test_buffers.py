@@ -1,4 +1,9 @@
+import dataclasses
+
+import numpy as np
+import pytest
 import torch
+from gymnasium import spaces
 
 from rlbox.agents.common.replay import (
     NStepFolder,
@@ -8,6 +13,8 @@ from rlbox.agents.common.replay import (
     Transitions,
 )
 from rlbox.envs.base import Step
+from rlbox.envs.torch.base import TorchVectorEnv
+from rlbox.nn.backbone import BackboneSpec
 
 
 def make_step(reward, terminated, truncated, final_obs):
@@ -111,3 +118,60 @@ def test_prioritized_sampling_follows_priorities_and_weights_correct_it():
     batch = buf.sample(32, gen, beta=1.0)
     expected = torch.where(batch.index == 3, 0.2, 1.0)
     assert torch.allclose(batch.weight, expected)
+
+
+class ByteFrames(TorchVectorEnv):
+    """Random uint8 "frames" of 4 pixels, episodes of 3 steps, reward 1: a probe for storage."""
+
+    env_id = "test/ByteFrames-v0"
+    state_dim = 4
+    max_episode_steps = 3
+    single_observation_space = spaces.Box(0, 255, (4,), np.uint8)
+    single_action_space = spaces.Discrete(2)
+
+    def initial_state(self, n: int) -> torch.Tensor:
+        return self.uniform(n, 0.0, 255.0).round_()
+
+    def dynamics(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ones = torch.ones(self.num_envs, device=self.device, dtype=self.dtype)
+        return ones, torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
+    def observe(self) -> torch.Tensor:
+        return self.state.T.to(torch.uint8)
+
+
+@pytest.mark.parametrize("agent_name", ["dqn", "ppo", "a2c", "reinforce"])
+def test_buffers_store_uint8_observations_as_uint8(agent_name):
+    """Frames stay uint8 in rollouts and replay until the network (DESIGN.md, Contracts); with
+    observation normalisation on, the rollout holds the normalised float32 observations."""
+    from rlbox.agents.a2c import A2C, A2CConfig
+    from rlbox.agents.dqn import DQN, DQNConfig
+    from rlbox.agents.ppo import PPO, PPOConfig
+    from rlbox.agents.reinforce import Reinforce, ReinforceConfig
+
+    agents = {
+        "dqn": (DQN, DQNConfig(learning_starts=8, batch_size=4)),
+        "ppo": (PPO, PPOConfig(n_steps=4, batch_size=4, n_epochs=1)),
+        "a2c": (A2C, A2CConfig(n_steps=4)),
+        "reinforce": (Reinforce, ReinforceConfig(episodes_per_update=2)),
+    }
+    agent_class, config = agents[agent_name]
+    env = ByteFrames(2)
+    small = BackboneSpec("mlp", {"hidden_sizes": (8,), "activation": "tanh"})
+    agent = agent_class(env, config, device=torch.device("cpu"), seed=0, horizon=64, backbone=small)
+    agent.learn(34)  # past an update of each agent, into the next rollout
+    assert (agent.gradient_steps if agent_name == "dqn" else agent.updates) > 0
+    stored = agent.buffer.state_dict()
+    obs = stored["obs"] if agent_name != "reinforce" else stored["rows"]["obs"][0]
+    assert obs.dtype == torch.uint8
+    assert agent.act(env.reset(seed=1)).shape == (2,)
+    if agent_name == "dqn":
+        assert stored["next_obs"].dtype == torch.uint8
+    else:
+        normalized = agent_class(env, dataclasses.replace(config, normalize_obs=True),
+                                 device=torch.device("cpu"), seed=0, horizon=64,
+                                 backbone=small)  # fmt: skip
+        normalized.learn(34)
+        stored = normalized.buffer.state_dict()
+        obs = stored["obs"] if agent_name != "reinforce" else stored["rows"]["obs"][0]
+        assert obs.dtype == torch.float32

@@ -6,8 +6,16 @@ from rlbox.config.fields import coerce
 from rlbox.errors import ConfigError
 
 
+def resolved(agent, env_id, overrides):
+    """`resolve` as `rlbox train` calls it: with the agent's config class and default backbone."""
+    from rlbox.catalog import AGENTS
+
+    cls = AGENTS.get(agent)
+    return resolve(agent, env_id, cls.config_class, overrides, cls.default_backbone)
+
+
 def test_tuned_values_then_overrides_win():
-    exp = resolve("dqn", "CartPole-v1", DQNConfig, {"lr": "5e-4", "batch_size": 32})
+    exp = resolved("dqn", "CartPole-v1", {"lr": "5e-4", "batch_size": 32})
     assert exp.agent_config.lr == 5e-4
     assert exp.agent_config.batch_size == 32
     # from experiments/hyperparams/dqn.yaml, CartPole-v1 section
@@ -16,7 +24,7 @@ def test_tuned_values_then_overrides_win():
 
 
 def test_env_without_section_gets_default_section_and_dataclass_defaults():
-    exp = resolve("dqn", "Acrobot-v1", DQNConfig, {})
+    exp = resolved("dqn", "Acrobot-v1", {})
     assert exp.run.steps == 100_000
     assert exp.agent_config == DQNConfig()
 
@@ -25,7 +33,7 @@ def test_unknown_key_is_named_with_a_suggestion():
     with pytest.raises(
         ConfigError, match=r"unknown config key 'bach_size'.*did you mean 'batch_size'"
     ):
-        resolve("dqn", "CartPole-v1", DQNConfig, {"bach_size": 3})
+        resolved("dqn", "CartPole-v1", {"bach_size": 3})
 
 
 @pytest.mark.parametrize(
@@ -43,7 +51,7 @@ def test_unknown_key_is_named_with_a_suggestion():
 )
 def test_bad_values_are_named(key, value, message):
     with pytest.raises(ConfigError, match=rf"'{key}'.*{message}"):
-        resolve("dqn", "CartPole-v1", DQNConfig, {key: value})
+        resolved("dqn", "CartPole-v1", {key: value})
 
 
 def test_coercion_of_cli_strings():
@@ -69,7 +77,6 @@ def test_run_config_rejects_bad_device():
 
 
 def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypatch):
-    from rlbox.agents.ppo import PPOConfig
 
     table = tmp_path / "hyperparams"
     table.mkdir()
@@ -79,13 +86,13 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
         "CartPole-v1@torch: {num_envs: 64}\n"
     )
     monkeypatch.setattr("rlbox.config.tuned.resources.files", lambda package: tmp_path)
-    on_gymnasium = resolve("ppo", "CartPole-v1", PPOConfig, {})
-    on_torch = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch"})
+    on_gymnasium = resolved("ppo", "CartPole-v1", {})
+    on_torch = resolved("ppo", "CartPole-v1", {"backend": "torch"})
     assert on_gymnasium.run.num_envs == 8
     assert (on_torch.run.num_envs, on_torch.run.backend) == (64, "torch")
     assert on_torch.agent_config.lr == on_gymnasium.agent_config.lr == 0.001  # inherited
     assert on_torch.run.steps == 1000
-    overridden = resolve("ppo", "CartPole-v1", PPOConfig, {"backend": "torch", "num_envs": 4})
+    overridden = resolved("ppo", "CartPole-v1", {"backend": "torch", "num_envs": 4})
     assert overridden.run.num_envs == 4  # overrides still win
 
     from rlbox.config.tuned import tuned_env_ids

@@ -4,40 +4,50 @@ from dataclasses import dataclass
 
 import pytest
 
-from rlbox.agents.dqn import DQNConfig
 from rlbox.config.experiment import Experiment, flat_values, identity, parse_overrides, resolve
 from rlbox.config.fields import coerce, param
 from rlbox.errors import ConfigError
 
 
+def resolved(agent, env_id, overrides):
+    """`resolve` as `rlbox train` calls it: with the agent's config class and default backbone."""
+    from rlbox.catalog import AGENTS
+
+    cls = AGENTS.get(agent)
+    return resolve(agent, env_id, cls.config_class, overrides, cls.default_backbone)
+
+
 def test_dotted_keys_name_their_section_and_bare_keys_still_work():
     overrides = parse_overrides(["run.steps=2000", "agent.lr=0.002", "gamma=0.9", "seed=3"])
-    exp = resolve("dqn", "CartPole-v1", DQNConfig, overrides)
+    exp = resolved("dqn", "CartPole-v1", overrides)
     assert (exp.run.steps, exp.run.seed) == (2000, 3)
     assert (exp.agent_config.lr, exp.agent_config.gamma) == (0.002, 0.9)
 
 
 def test_env_options_are_kept_apart_and_round_trip_through_the_stored_config():
-    exp = resolve("dqn", "FrozenLake-v1", DQNConfig, parse_overrides(["env.is_slippery=false"]))
+    exp = resolved("dqn", "FrozenLake-v1", parse_overrides(["env.is_slippery=false"]))
     assert exp.env_options == {"is_slippery": False}
     stored = exp.to_dict()
     assert stored["env_options"] == {"is_slippery": False}
-    again = resolve("dqn", "FrozenLake-v1", DQNConfig, flat_values(stored))
+    again = resolved("dqn", "FrozenLake-v1", flat_values(stored))
     assert again == exp
     assert identity(stored)["env.is_slippery"] is False
 
 
 def test_a_config_without_env_options_has_the_identity_it_had_before():
-    stored = resolve("dqn", "CartPole-v1", DQNConfig, {}).to_dict()
+    stored = resolved("dqn", "CartPole-v1", {}).to_dict()
     del stored["env_options"]  # a config.yaml written before sections existed
     assert not any(key.startswith("env.") for key in identity(stored))
-    assert resolve("dqn", "CartPole-v1", DQNConfig, flat_values(stored)).env_options == {}
+    assert resolved("dqn", "CartPole-v1", flat_values(stored)).env_options == {}
 
 
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("net.lr", r"unknown config section 'net' in 'net.lr'; sections: run, agent, env"),
+        (
+            "net.lr",
+            r"unknown config section 'net' in 'net.lr'; sections: run, agent, backbone, env",
+        ),
         ("agent.lrr", r"unknown config key 'agent.lrr' for dqn \(did you mean 'lr'\?\)"),
         ("run.lr", r"unknown config key 'run.lr'"),
         ("env.", r"names no option"),
@@ -45,12 +55,12 @@ def test_a_config_without_env_options_has_the_identity_it_had_before():
 )
 def test_bad_dotted_keys_are_named(key, message):
     with pytest.raises(ConfigError, match=message):
-        resolve("dqn", "CartPole-v1", DQNConfig, {key: 1})
+        resolved("dqn", "CartPole-v1", {key: 1})
 
 
 def test_a_wrong_type_under_a_dotted_key_is_named():
     with pytest.raises(ConfigError, match=r"invalid value for 'batch_size': expected int"):
-        resolve("dqn", "CartPole-v1", DQNConfig, {"agent.batch_size": "many"})
+        resolved("dqn", "CartPole-v1", {"agent.batch_size": "many"})
 
 
 @dataclass(frozen=True)

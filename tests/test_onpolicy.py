@@ -267,11 +267,28 @@ def test_gsde_redraws_its_weights_once_per_rollout():
     overrides = {**PROBE, **PER_AGENT["a2c"], "use_sde": True, "steps": 64}
     experiment, agent_class = prepare("a2c", "rlbox/TargetAction-v0", overrides)
     agent = build_agent(experiment, agent_class)
-    obs = torch.ones(8, 1)
-    first = agent.explore(obs, 0)
-    assert torch.equal(agent.explore(obs, 8), first)  # same rollout, same state: same action
-    agent.learn(64)  # whole rollouts, each followed by an update
-    assert not torch.equal(agent.explore(obs, 0), first)
+    agent.learn(8)  # one vector step of 8 copies: the rollout's first, which draws the weights
+    first = agent.net.head.weights.clone()
+    agent.learn(48)  # six more: the same rollout, the same weights
+    assert torch.equal(agent.net.head.weights, first)
+    agent.learn(16)  # the rollout's last step and its update, then the next rollout's first
+    assert agent.updates == 1
+    assert not torch.equal(agent.net.head.weights, first)
+
+
+def test_a_rollout_cut_by_the_budget_continues_in_the_next_call():
+    """learn(chunk) with chunks that do not divide the rollout gives the same rollouts, updates
+    and network as one call: collection stops mid-rollout and picks up where it stopped."""
+    overrides = {**PROBE, **PER_AGENT["ppo"], "steps": 1_000}
+    experiment, agent_class = prepare("ppo", "rlbox/ActionObsReward-v0", overrides)
+    whole, chunked = build_agent(experiment, agent_class), build_agent(experiment, agent_class)
+    whole.learn(3 * 128)
+    for _ in range(8):
+        chunked.learn(48)  # 6 vector steps: rollouts of 16 end inside chunks 3, 6 and 8
+    assert whole.updates == chunked.updates == 3
+    assert whole.env_steps == chunked.env_steps
+    for key, value in whole.net.state_dict().items():
+        assert torch.equal(value, chunked.net.state_dict()[key]), key
 
 
 def test_running_mean_std_merges_batches_exactly():

@@ -40,7 +40,7 @@ def test_run_directory_layout(tmp_path):
     assert run_dir.name.startswith("dqn-rlbox_ActionObsReward-v0-s0-")
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["agent"] == "dqn" and config["env"] == ENV
-    assert config["run"]["steps"] == 1_000 and config["hyperparams"]["hidden_sizes"] == [16]
+    assert config["run"]["steps"] == 1_000 and config["backbone"]["hidden_sizes"] == [16]
     rows = read_metrics(run_dir, drop=())
     assert [int(r["step"]) for r in rows] == [250, 500, 750, 1000]
     assert rows[-1]["eval_return_mean"] != "" and rows[0]["eval_return_mean"] == ""

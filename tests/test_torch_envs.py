@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlbox.agents.common.loop import ChunkMetrics
 from rlbox.envs import PROBES
 from rlbox.envs.torch import TORCH_ENVS
 
@@ -207,17 +208,21 @@ def test_training_steps_never_ask_the_host_on_a_device(agent):
     overrides = {"backend": "torch", "device": "cpu", "num_envs": 8, **not_yet[agent]}
     learner = build_agent(*prepare(agent, "CartPole-v1", overrides))
     learner.env.resets_on_host = False
-    if hasattr(learner, "asks_host"):
-        learner.asks_host = False
+    if hasattr(learner, "syncs_are_free"):
+        learner.syncs_are_free = False
     learner.learn(8)  # the first reset and step
     with HostQuestions() as questions:
-        for _ in range(64):  # the body of rlbox/loop.py's run_loop, without its end-of-chunk sums
-            action = learner.explore(learner.loop.obs, learner.env_steps)
-            step = learner.env.step(action)
-            learner.observe(learner.loop.obs, action, step)
-            learner.loop.obs = step.obs
-            learner.loop.env_steps += learner.env.num_envs
-            assert not learner.update(learner.env_steps)
+        if agent == "dqn":
+            for _ in range(64):  # the body of run_loop, without its end-of-chunk sums
+                action = learner.explore(learner.loop.obs, learner.env_steps)
+                step = learner.env.step(action)
+                learner.observe(learner.loop.obs, action, step)
+                learner.loop.obs = step.obs
+                learner.loop.env_steps += learner.env.num_envs
+                assert not learner.update(learner.env_steps)
+        else:  # 64 steps of collection, without learn's end-of-chunk sums
+            metrics = ChunkMetrics(learner.device)
+            assert learner.collect_rollout(learner.env_steps + 64 * 8, metrics) is None
     assert len(questions.asked) == (4 if agent == "reinforce" else 0)
 
 

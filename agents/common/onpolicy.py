@@ -1,6 +1,6 @@
-"""What REINFORCE, A2C and PPO share: the actor-critic network, acting, normalisation, storage
-of transitions with truncation bootstrapping, checkpoints. Each algorithm file adds its config
-fields, when it learns, and its loss.
+"""What REINFORCE, A2C and PPO share: the actor-critic network, the collection of rollouts
+(acting, normalisation, truncation bootstrapping), the alternation of collecting and training,
+checkpoints. Each algorithm file adds its config fields, what a rollout is, and its loss.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.agents.common.loop import LoopState, run_loop
+from rlbox.agents.common.gradient import gradient_step
+from rlbox.agents.common.loop import ChunkMetrics, LoopState
 from rlbox.agents.common.normalize import ObsNormalizer, RewardNormalizer
 from rlbox.agents.common.rng import Generators, seeded_init
-from rlbox.agents.common.rollout import EpisodeBuffer, Rollout, RolloutBuffer
+from rlbox.agents.common.rollout import EpisodeBuffer, Rollout, RolloutBuffer, StepLayout
 from rlbox.agents.common.schedules import decay
 from rlbox.config.fields import check, param
-from rlbox.envs.base import Step, VectorEnv
+from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
+from rlbox.nn.backbone import BackboneSpec
 from rlbox.nn.distributions import flat_action_shape, make_policy_head
-from rlbox.nn.networks import ACTIVATIONS, MLP, ActorCritic
+from rlbox.nn.heads import ActorCritic
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,6 @@ class ActorCriticConfig:
     )
     optimizer: Literal["adam", "rmsprop"] = param("adam", "Optimizer.")
     gamma: float = param(0.99, "Discount factor.")
-    hidden_sizes: tuple[int, ...] = param((64, 64), "Hidden layer sizes of each MLP.")
-    activation: Literal["tanh", "relu"] = param("tanh", "Hidden activation.")
     shared: bool = param(False, "One backbone for actor and critic (else two).")
     ent_coef: float = param(0.0, "Weight of the entropy bonus.")
     vf_coef: float = param(0.5, "Weight of the value loss.")
@@ -54,8 +54,6 @@ class ActorCriticConfig:
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
         check(0.0 <= self.gamma <= 1.0, "gamma", f"must be in [0, 1], got {self.gamma}")
-        check(len(self.hidden_sizes) > 0, "hidden_sizes", "needs at least one layer")
-        check(all(h > 0 for h in self.hidden_sizes), "hidden_sizes", "sizes must be positive")
         check(self.ent_coef >= 0, "ent_coef", f"must be >= 0, got {self.ent_coef}")
         check(self.vf_coef >= 0, "vf_coef", f"must be >= 0, got {self.vf_coef}")
         check(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
@@ -67,15 +65,30 @@ class ActorCriticConfig:
 
 
 class ActorCriticAgent:
-    """Base of the on-policy agents (one level): subclasses define `ready` and `train_on`."""
+    """Base of the on-policy agents (one level). `learn` alternates the two phases of every
+    on-policy algorithm: collect a rollout with the current policy, train on it. Subclasses say
+    what a rollout is (`make_buffer`, and `finish_rollout` where it is not a fixed number of
+    steps: REINFORCE's whole episodes) and how to train on it (`train_on`)."""
 
     config_class: ClassVar[type] = ActorCriticConfig
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (
         spaces.Discrete, spaces.MultiDiscrete, spaces.Box,
     )  # fmt: skip
 
+    # SB3's on-policy network: two hidden layers of 64 with tanh, for the actor and the critic.
+    default_backbone: ClassVar[BackboneSpec] = BackboneSpec(
+        "mlp", {"hidden_sizes": (64, 64), "activation": "tanh"}
+    )
+
     def __init__(
-        self, env: VectorEnv, config: Any, *, device: torch.device, seed: int, horizon: int
+        self,
+        env: VectorEnv,
+        config: Any,
+        *,
+        device: torch.device,
+        seed: int,
+        horizon: int,
+        backbone: BackboneSpec | None = None,
     ) -> None:
         action_space = env.single_action_space
         if not isinstance(action_space, spaces.Box):
@@ -90,12 +103,13 @@ class ActorCriticAgent:
         self.device = torch.device(device)
         self.horizon = horizon
         self.lr = decay(config.lr_schedule, config.lr, horizon)
-        obs_shape = env.single_observation_space.shape
+        obs_space = env.single_observation_space
+        obs_shape = obs_space.shape
 
-        activation = ACTIVATIONS[config.activation]
+        backbone = backbone or self.default_backbone
         with seeded_init(seed):
-            actor_body = MLP(obs_shape, config.hidden_sizes, activation)
-            critic_body = None if config.shared else MLP(obs_shape, config.hidden_sizes, activation)
+            actor_body = backbone.build(obs_space)
+            critic_body = None if config.shared else backbone.build(obs_space)
             head = make_policy_head(
                 action_space,
                 actor_body.features_dim,
@@ -121,34 +135,53 @@ class ActorCriticAgent:
             if config.normalize_reward
             else None
         )
-        action_dtype = torch.float32 if isinstance(action_space, spaces.Box) else torch.long
-        self.buffer = self.make_buffer(obs_shape, flat_action_shape(action_space), action_dtype)
+        self.buffer = self.make_buffer(
+            StepLayout(
+                num_envs=env.num_envs,
+                obs_shape=obs_shape,
+                # normalised observations are float32; raw ones keep the space's dtype (uint8
+                # frames stay uint8 until the network, whose backbone converts them)
+                obs_dtype=torch.float32 if config.normalize_obs else observation_dtype(obs_space),
+                action_shape=flat_action_shape(action_space),
+                action_dtype=torch.float32 if isinstance(action_space, spaces.Box) else torch.long,
+                device=self.device,
+            )
+        )
         self.loop = LoopState(seed=seed)
-        # Asking the device a question (bool, item) is free on the host, a stall elsewhere.
-        self.asks_host = self.device.type == "cpu"
+        # Reading a tensor's value back (bool(), int()) is free when the device is the host's
+        # CPU, and a stall of the stream on an accelerator.
+        self.syncs_are_free = self.device.type == "cpu"
         self.updates = 0
-        self._noise_age = 0  # gSDE: steps since the noise weights were drawn in this rollout
-        self._pending: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
-        self._next_obs: Tensor | None = None
+        self.noise_age = 0  # gSDE: steps since the noise weights were drawn in this rollout
 
-    def make_buffer(
-        self, obs_shape: tuple[int, ...], action_shape: tuple[int, ...], action_dtype: torch.dtype
-    ) -> RolloutBuffer | EpisodeBuffer:
-        return RolloutBuffer(
-            self.config.n_steps, self.env.num_envs, obs_shape, action_shape, action_dtype,
-            self.device,
-        )  # fmt: skip
+    def make_buffer(self, layout: StepLayout) -> RolloutBuffer | EpisodeBuffer:
+        """The storage of one rollout: what a rollout is, each algorithm says."""
+        raise NotImplementedError
+
+    def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
+        """The algorithm's update on one rollout; scalar metrics to log."""
+        raise NotImplementedError
 
     @property
     def env_steps(self) -> int:
         return self.loop.env_steps
 
     def learn(self, steps: int) -> dict[str, float]:
-        return run_loop(self, self.env, self.loop, steps)
+        """Collect a rollout with the current policy, train on it, and again, for `steps` more
+        env steps (rounded up to whole vector steps). A rollout that the budget cuts continues
+        in the next call: its steps stay in the buffer, which checkpoints hold."""
+        self.loop.start(self.env)
+        until = self.loop.env_steps + steps
+        metrics = ChunkMetrics(self.env.device)
+        while (rollout := self.collect_rollout(until, metrics)) is not None:
+            metrics.add_update(self.train(rollout))
+        return metrics.result()
 
     def normalize(self, obs: Tensor, update: bool = False) -> Tensor:
-        obs = obs.to(self.device).float()
-        return obs if self.obs_norm is None else self.obs_norm(obs, update=update)
+        """What the network sees of `obs`: normalised float32 when `normalize_obs` is on (and
+        the statistics updated, while collecting), else the observation as it is."""
+        obs = obs.to(self.device)
+        return obs if self.obs_norm is None else self.obs_norm(obs.float(), update=update)
 
     @torch.no_grad()
     def act(self, obs: Tensor, deterministic: bool = True) -> Tensor:
@@ -156,68 +189,72 @@ class ActorCriticAgent:
         action = dist.mode if deterministic else dist.sample(self.rng.device)
         return self.net.head.to_env(action)
 
-    # --- the shared loop's hooks -------------------------------------------------------------
+    # --- collecting ----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def explore(self, obs: Tensor, env_steps: int) -> Tensor:
-        obs = self.normalize(obs, update=True)
+    def collect_rollout(self, until: int, metrics: ChunkMetrics) -> Rollout | None:
+        """Run the current policy in the env until a rollout is complete and return it; None
+        when the env steps reach `until` first (the next call continues the same rollout).
+        Episodes that end are counted in `metrics`."""
+        while self.loop.env_steps < until:
+            metrics.add_step(self.policy_step())
+            rollout = self.finish_rollout()
+            if rollout is not None:
+                return rollout
+        return None
+
+    def policy_step(self) -> Step:
+        """One vector step of the current policy, stored with what the losses need: the
+        observation as the network saw it, action, log-probability, value, reward, and the
+        value to bootstrap from where a time limit cut the episode."""
+        obs = self.normalize(self.loop.start(self.env), update=True)
         if self.config.use_sde:
             freq = self.config.sde_sample_freq
-            if self._noise_age == 0 or (freq > 0 and self._noise_age % freq == 0):
+            if self.noise_age == 0 or (freq > 0 and self.noise_age % freq == 0):
                 self.net.head.reset_noise(obs.shape[0], self.rng.device)
-            self._noise_age += 1
+            self.noise_age += 1
         dist, value = self.net(obs)
         action = dist.sample(self.rng.device)
-        self._pending = (obs, action, dist.log_prob(action), value)
-        return self.net.head.to_env(action)
-
-    @torch.no_grad()
-    def observe(self, obs: Tensor, action: Tensor, step: Step) -> None:
-        norm_obs, raw_action, logprob, value = self._pending
+        logprob = dist.log_prob(action)
+        step = self.env.step(self.net.head.to_env(action))
         reward = step.reward
         if self.reward_norm is not None:
             reward = self.reward_norm(reward, step.done)
         bootstrap = torch.zeros_like(value)
-        # On the host, asking whether any copy was cut is free and usually spares a forward pass;
+        # Where syncs are free, asking whether any copy was cut usually spares a forward pass;
         # on an accelerator the question would stall the stream, so the value is always computed.
-        if not self.asks_host or bool(step.truncated.any()):
+        if not self.syncs_are_free or bool(step.truncated.any()):
             final_value = self.net.value(self.normalize(step.final_obs))
             bootstrap = torch.where(step.truncated, final_value, bootstrap)
-        self.buffer.add(norm_obs, raw_action, logprob, value, reward, step.terminated.float(),
+        self.buffer.add(obs, action, logprob, value, reward, step.terminated.float(),
                         step.done.float(), bootstrap)  # fmt: skip
-        self._next_obs = step.obs
+        self.loop.obs = step.obs
+        self.loop.env_steps += self.env.num_envs
+        return step
 
-    def update(self, env_steps: int) -> dict[str, Tensor | float] | None:
-        if not self.ready():
+    def finish_rollout(self) -> Rollout | None:
+        """The rollout once the buffer is full, with GAE advantages bootstrapped from V of the
+        observation after its last step (A2C, PPO); None before."""
+        if not self.buffer.full:
             return None
+        return self.buffer.compute(self.net.value(self.normalize(self.loop.obs)))
+
+    # --- training ------------------------------------------------------------------------------
+
+    def train(self, rollout: Rollout) -> dict[str, Tensor | float]:
+        """`train_on` at the scheduled learning rate; the next rollout draws new gSDE noise."""
         for group in self.optimizer.param_groups:
-            group["lr"] = self.lr(env_steps)
-        rollout = self.collect_rollout()
-        if rollout is None:
-            return None
+            group["lr"] = self.lr(self.env_steps)
         self.net.train()
         metrics = self.train_on(rollout)
         self.updates += 1
-        self._noise_age = 0
+        self.noise_age = 0
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         return metrics
 
-    def ready(self) -> bool:
-        return self.buffer.full
-
-    def collect_rollout(self) -> Rollout | None:
-        with torch.no_grad():
-            last_value = self.net.value(self.normalize(self._next_obs))
-        return self.buffer.compute(last_value, self.config.gamma, self.config.gae_lambda)
-
-    def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
-        raise NotImplementedError
-
     def gradient_step(self, loss: Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.parameters, self.config.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        """One clipped step of this agent's optimizer on `loss` (agents/common/gradient.py)."""
+        gradient_step(loss, self.optimizer, self.parameters, self.config.max_grad_norm)
 
     # --- checkpoints ---------------------------------------------------------------------------
 
@@ -230,7 +267,7 @@ class ActorCriticAgent:
             "buffer": self.buffer.state_dict(),
             "rng": self.rng.state_dict(),
             "loop": self.loop.state_dict(self.env),
-            "counters": {"updates": self.updates, "noise_age": self._noise_age},
+            "counters": {"updates": self.updates, "noise_age": self.noise_age},
         }
         if self.config.use_sde:
             state["sde_weights"] = self.net.head.weights
@@ -254,4 +291,4 @@ class ActorCriticAgent:
             self.reward_norm.load_state_dict(state["reward_norm"])
         self.loop.load_state_dict(state["loop"], self.env)
         self.updates = int(state["counters"]["updates"])
-        self._noise_age = int(state["counters"]["noise_age"])
+        self.noise_age = int(state["counters"]["noise_age"])

@@ -55,27 +55,38 @@ class Rollout:
         return Rollout(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
+@dataclass(frozen=True)
+class StepLayout:
+    """What one vector step stores per env copy, and where: the shapes and dtypes of storage."""
+
+    num_envs: int
+    obs_shape: tuple[int, ...]
+    obs_dtype: torch.dtype
+    action_shape: tuple[int, ...]
+    action_dtype: torch.dtype
+    device: torch.device
+
+
 class RolloutBuffer:
-    """T steps of N env copies, preallocated as [T, N, ...] tensors on the device."""
+    """T steps of N env copies, preallocated as [T, N, ...] tensors on the device, whose
+    advantages are GAE(gamma, lambda) once full. Observations keep `layout.obs_dtype`."""
+
+    FIELDS = ("obs", "action", "logprob", "value", "reward", "terminated", "done", "bootstrap")
 
     def __init__(
-        self,
-        n_steps: int,
-        num_envs: int,
-        obs_shape: tuple[int, ...],
-        action_shape: tuple[int, ...],
-        action_dtype: torch.dtype,
-        device: torch.device,
+        self, n_steps: int, layout: StepLayout, *, gamma: float, gae_lambda: float
     ) -> None:
         self.n_steps = n_steps
-        t, n = n_steps, num_envs
-        self.obs = torch.zeros((t, n, *obs_shape), device=device)
-        self.action = torch.zeros((t, n, *action_shape), dtype=action_dtype, device=device)
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        t, n, device = n_steps, layout.num_envs, layout.device
+        self.obs = torch.zeros((t, n, *layout.obs_shape), dtype=layout.obs_dtype, device=device)
+        self.action = torch.zeros(
+            (t, n, *layout.action_shape), dtype=layout.action_dtype, device=device
+        )
         for key in ("logprob", "value", "reward", "terminated", "done", "bootstrap"):
             setattr(self, key, torch.zeros((t, n), device=device))
         self.pos = 0
-
-    FIELDS = ("obs", "action", "logprob", "value", "reward", "terminated", "done", "bootstrap")
 
     @property
     def full(self) -> bool:
@@ -98,13 +109,15 @@ class RolloutBuffer:
         self.bootstrap[t] = bootstrap
         self.pos += 1
 
-    def compute(self, last_value: Tensor, gamma: float, lam: float) -> Rollout:
-        """GAE over the full buffer; `last_value` is V of the observation after its last step."""
+    def compute(self, last_value: Tensor) -> Rollout:
+        """GAE over the full buffer, which it empties; `last_value` is V of the observation
+        after its last step."""
         next_value = torch.cat([self.value[1:], last_value.unsqueeze(0)])
         next_value = torch.where(self.done.bool(), self.bootstrap, next_value)
         advantage, returns = gae(
-            self.reward, self.value, next_value, self.terminated, self.done, gamma, lam
-        )
+            self.reward, self.value, next_value, self.terminated, self.done,
+            self.gamma, self.gae_lambda,
+        )  # fmt: skip
         self.pos = 0
         return Rollout(
             obs=self.obs.flatten(0, 1),

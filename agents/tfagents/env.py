@@ -24,13 +24,14 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlbox.envs.gymnasium_vector import make_training_copy
 from rlbox.envs.wrappers import adapt_spaces
 
 
@@ -170,13 +171,20 @@ class GymnasiumPyEnvironment(py_environment.PyEnvironment):
 
 
 class BatchedGymnasium:
-    """`num_envs` adapted copies of `env_id`, stepped in turn as one batched PyEnvironment.
+    """`num_envs` copies of `env_id` as rlbox's own agents train on them (`make_training_copy`:
+    the run's env options, the same spaces), stepped in turn as one batched PyEnvironment.
 
     Copy i is seeded `seed + i` at its first reset, as `gymnasium.make_vec` seeds its copies.
     """
 
-    def __init__(self, env_id: str, num_envs: int, seed: int) -> None:
-        self.copies = [GymnasiumPyEnvironment(gym.make(env_id)) for _ in range(num_envs)]
+    def __init__(
+        self, env_id: str, num_envs: int, seed: int, options: Mapping[str, Any] | None = None
+    ) -> None:
+        # The training pipeline of rlbox's own agents, with the run's env options.
+        self.copies = [
+            GymnasiumPyEnvironment(make_training_copy(env_id, options or {}))
+            for _ in range(num_envs)
+        ]
         self.env = batched_py_environment.BatchedPyEnvironment(self.copies, multithreading=False)
         self.reseed(seed)
 

@@ -11,7 +11,7 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from rlbox.envs.base import Step
+from rlbox.envs.base import AUTORESET_MODE, Step
 from rlbox.errors import CheckpointError
 
 
@@ -22,6 +22,7 @@ class TorchVectorEnv:
     variable of all copies in place, in one contiguous operation.
     """
 
+    autoreset_mode = AUTORESET_MODE
     env_id: str
     max_episode_steps: int
     state_dim: int

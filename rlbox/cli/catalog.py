@@ -1,4 +1,4 @@
-"""`rlbox list`: agents, tuned values, config keys and probe envs."""
+"""`rlbox list`: agents, tuned values, config keys, backbones and probe envs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def list_(
         str | None, typer.Option(help="Show the config keys of this agent and the run.")
     ] = None,
 ) -> None:
-    """List agents, environments with tuned defaults, and probe environments."""
+    """List agents, environments with tuned defaults, backbones, and probe environments."""
     from rich.console import Console
     from rich.table import Table
 
@@ -23,13 +23,21 @@ def list_(
     from rlbox.config.experiment import RunConfig
     from rlbox.config.fields import describe
     from rlbox.config.tuned import load_hyperparams
+    from rlbox.nn.backbone import BACKBONES, options_class
 
     console = Console()
     if config is not None:
+        agent_class = AGENTS.get(config)
         table = Table("key", "type", "default", "meaning", title=f"{config} and run config")
-        for cls in (AGENTS.get(config).config_class, RunConfig):
+        for cls in (agent_class.config_class, RunConfig):
             for key, type_name, default, help_text in describe(cls):
                 table.add_row(key, type_name, repr(default), help_text)
+        backbone = getattr(agent_class, "default_backbone", None)
+        if backbone is not None:
+            table.add_row("backbone", "str", repr(backbone.name), "Perception backbone (below).")
+            for key, type_name, default, help_text in describe(options_class(backbone.name)):
+                default = backbone.options.get(key, default)
+                table.add_row(f"backbone.{key}", type_name, repr(default), help_text)
         console.print(table)
         return
     from rlbox.config.tuned import tuned_env_ids
@@ -50,6 +58,12 @@ def list_(
             steps, num_envs = str(values.get("steps", "")), str(values.get("num_envs", 1))
             tuned.add_row(name, env_id, backend, steps, num_envs)
     console.print(tuned)
+    backbones = Table("backbone", "reads", "description", title="backbones (rlbox.nn)")
+    for name in BACKBONES:
+        cls = BACKBONES.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        backbones.add_row(name, cls.reads, doc)
+    console.print(backbones)
     probes = Table("probe env", "what it tests", title="probe environments")
     for env_id, cls in PROBES.items():
         probes.add_row(env_id, (cls.__doc__ or "").strip())

@@ -1,12 +1,16 @@
 """Typed configs: dataclass defaults, tuned values from experiments/hyperparams, user overrides.
 
-A run is described by two frozen dataclasses: `RunConfig` (budget, vector size, evaluation and
-checkpoint cadence, seed, device) and the agent's own config (e.g. `DQNConfig`). Their keys share
-one flat namespace, so `--set lr=5e-4 --set eval_every=5000` needs no prefixes. Values are
-resolved in this order: dataclass default < `hyperparams/<agent>.yaml` section `default` <
-section `<env id>` < section `<env id>@<backend>` (values for a non-default env backend, e.g.
-many torch-native copies) < overrides. Every value is coerced to its field's type and validated;
-a bad key or value raises `ConfigError` naming it.
+A run is described in sections: `run` (`RunConfig`: budget, vector size, evaluation and
+checkpoint cadence, seed, device), `agent` (the agent's own config, e.g. `DQNConfig`), `backbone`
+(the perception network and its options, for agents that build theirs through `rlbox.nn`) and
+`env` (keyword arguments of `gymnasium.make`). Keys are dotted by section (`run.steps`,
+`backbone.hidden_sizes`, `env.is_slippery`) or bare where one section alone has them
+(`--set lr=5e-4 --set eval_every=5000`); the bare key `backbone` names the backbone. Values are
+resolved in this order: dataclass default < the agent's default backbone options <
+`hyperparams/<agent>.yaml` section `default` < section `<env id>` < section
+`<env id>@<backend>` (values for a non-default env backend, e.g. many torch-native copies) <
+overrides. Every value is coerced to its field's type and validated; a bad key or value raises
+`ConfigError` naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import yaml
 from rlbox.config.fields import check, coerce, default_of, field_type, param, to_plain
 from rlbox.config.tuned import load_hyperparams
 from rlbox.errors import ConfigError
+from rlbox.nn.backbone import BackboneSpec, options_class
 
 
 @dataclass(frozen=True)
@@ -80,30 +85,48 @@ class RunConfig:
 @dataclass(frozen=True)
 class Experiment:
     """A fully resolved and validated training run: the sections run, agent (`agent_config`, the
-    agent's config) and env (keyword arguments of `gymnasium.make`)."""
+    agent's config), backbone (None for agents whose network is their library's, sb3-* and
+    tfa-*) and env (keyword arguments of `gymnasium.make`)."""
 
     agent: str
     env_id: str
     run: RunConfig
     agent_config: Any  # the agent's config_class instance, stored as "hyperparams"
     env_options: dict[str, Any] = field(default_factory=dict)
+    backbone: BackboneSpec | None = None
+    # The agent's default backbone: what the fingerprint counts as no difference.
+    default_backbone: BackboneSpec | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        config = {
             "agent": self.agent,
             "env": self.env_id,
             "run": dataclasses.asdict(self.run),
             "hyperparams": to_plain(dataclasses.asdict(self.agent_config)),
             "env_options": to_plain(self.env_options),
         }
+        if self.backbone is not None:
+            config["backbone"] = {"name": self.backbone.name, **to_plain(self.backbone.options)}
+        return config
 
 
 def flat_values(config: dict[str, Any]) -> dict[str, Any]:
     """The values of a config dict (`Experiment.to_dict()`, a run's config.yaml) as the keys
-    `resolve` takes: bare run and agent keys, `env.<option>` keys."""
+    `resolve` takes: bare run and agent keys, `backbone` and `backbone.<option>`, `env.<option>`.
+    A config.yaml written before the backbone section had the MLP's sizes among the agent's keys:
+    as bare keys they resolve to the backbone section now."""
     options = config.get("env_options") or {}
     env = {f"env.{k}": v for k, v in options.items()}
-    return {**config["run"], **config["hyperparams"], **env}
+    return {**config["run"], **config["hyperparams"], **_backbone_keys(config), **env}
+
+
+def _backbone_keys(config: dict[str, Any]) -> dict[str, Any]:
+    section = dict(config.get("backbone") or {})
+    if not section:
+        return {}
+    name = section.pop("name", None)
+    keys = {f"backbone.{k}": v for k, v in section.items()}
+    return keys if name is None else {"backbone": name, **keys}
 
 
 # Run keys that say where and how a run is watched, not what it computes: left out of its identity.
@@ -118,61 +141,90 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
     run's config.yaml): every run and agent value but the seed and the `NOT_IDENTITY` keys."""
     run = {k: v for k, v in config["run"].items() if k not in NOT_IDENTITY}
     options = {f"env.{k}": v for k, v in (config.get("env_options") or {}).items()}
-    return {
-        "agent": config["agent"],
-        "env": config["env"],
-        **run,
-        **config["hyperparams"],
-        **options,
-    }
+    values = {"agent": config["agent"], "env": config["env"], **run, **config["hyperparams"]}
+    return {**values, **_backbone_identity(config.get("backbone"), values), **options}
+
+
+def _backbone_identity(section: dict[str, Any] | None, others: dict[str, Any]) -> dict[str, Any]:
+    """The backbone's name under `backbone` and its options under their bare names (as the MLP's
+    sizes were agent keys before backbones had a section, so fingerprints stay as they were),
+    dotted where a bare name would clash with another key."""
+    section = dict(section or {})
+    out = {} if "name" not in section else {"backbone": section.pop("name")}
+    for key, value in section.items():
+        out[f"backbone.{key}" if key in others else key] = value
+    return out
 
 
 def fingerprint(experiment: Experiment) -> str:
-    """8 hex digits naming the values of `experiment` that differ from the dataclass defaults
-    (tuned values included), so that runs with other values get other names."""
+    """8 hex digits naming the values of `experiment` that differ from the defaults (dataclass
+    defaults and the agent's default backbone; tuned values count as differences), so that runs
+    with other values get other names."""
     defaults = {
         **{f.name: default_of(f) for f in dataclasses.fields(RunConfig)},
         **{f.name: default_of(f) for f in dataclasses.fields(type(experiment.agent_config))},
     }
+    if (default := experiment.default_backbone) is not None:
+        section = {"name": default.name, **default.options}
+        defaults.update(_backbone_identity(section, defaults))
     values = identity(experiment.to_dict())
     differing = {k: v for k, v in values.items() if to_plain(defaults.get(k, object())) != v}
     text = json.dumps(differing, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-SECTIONS = ("run", "agent", "env")
+SECTIONS = ("run", "agent", "backbone", "env")
 
 
 def resolve(
-    agent: str, env_id: str, config_class: type, overrides: dict[str, Any]
+    agent: str,
+    env_id: str,
+    config_class: type,
+    overrides: dict[str, Any],
+    default_backbone: BackboneSpec | None = None,
 ) -> Experiment:
     """Merge defaults, tuned values and overrides into a validated `Experiment`.
 
-    Keys are bare (`lr`, `steps`: a run or agent key, which must name one of them only) or
-    dotted by section: `run.steps`, `agent.lr`, `env.<kwarg>` (a keyword argument of
-    `gymnasium.make`, checked when the env is made).
+    Keys are bare (`lr`, `steps`, `hidden_sizes`: a key that one section alone has) or dotted by
+    section: `run.steps`, `agent.lr`, `backbone.<option>`, `env.<kwarg>` (a keyword argument of
+    `gymnasium.make`, checked when the env is made); `backbone` names the backbone.
+    `default_backbone` is the agent's (None: the agent builds no rlbox backbone, and backbone
+    keys are an error).
     """
     backend = overrides.get("backend", overrides.get("run.backend", RunConfig.backend))
     values = load_hyperparams(agent, env_id, str(backend))
     values.update(overrides)
-    fields_of = {"run": RunConfig, "agent": config_class}
+    fields_of: dict[str, type] = {"run": RunConfig, "agent": config_class}
+    backbone_name = values.pop("backbone", None)
+    if default_backbone is not None:
+        backbone_name = str(backbone_name or default_backbone.name)
+        fields_of["backbone"] = options_class(backbone_name)
+    elif backbone_name is not None or any(k.startswith("backbone.") for k in values):
+        raise ConfigError(
+            f"{agent} builds no rlbox backbone: its network is set by its own keys "
+            f"(`rlbox list --config {agent}`)"
+        )
     names = {
         section: {f.name for f in dataclasses.fields(cls)} for section, cls in fields_of.items()
     }
-    run_values: dict[str, Any] = {}
-    agent_values: dict[str, Any] = {}
-    env_options: dict[str, Any] = {}
+    given: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for key, value in values.items():
         section, name = _section_of(key, names, agent)
-        if section == "env":
-            env_options[name] = value
-            continue
-        target = run_values if section == "run" else agent_values
-        target[name] = coerce(name, value, field_type(fields_of[section], name))
-    run = RunConfig(**run_values)
+        if section != "env":
+            value = coerce(name, value, field_type(fields_of[section], name))
+        given[section][name] = value
+    run = RunConfig(**given["run"])
     if run.schedule_horizon == 0:  # stored resolved, so that a resume never rescales it
         run = dataclasses.replace(run, schedule_horizon=run.steps)
-    return Experiment(agent, env_id, run, config_class(**agent_values), env_options)
+    backbone = None
+    if default_backbone is not None:
+        start = default_backbone.options if backbone_name == default_backbone.name else {}
+        options = fields_of["backbone"](**{**start, **given["backbone"]})  # validates
+        backbone = BackboneSpec(backbone_name, dataclasses.asdict(options))
+    return Experiment(
+        agent, env_id, run, config_class(**given["agent"]), given["env"], backbone,
+        default_backbone,
+    )  # fmt: skip
 
 
 def _section_of(key: str, names: dict[str, set[str]], agent: str) -> tuple[str, str]:
@@ -197,15 +249,16 @@ def _section_of(key: str, names: dict[str, set[str]], agent: str) -> tuple[str, 
         if having:
             dotted = " or ".join(f"{s}.{name}" for s in having)
             raise ConfigError(f"config key {name!r} is ambiguous: say {dotted}")
-        known = sorted(names["run"]) + sorted(names["agent"])
+        known = [k for section in names.values() for k in sorted(section)]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"unknown config key {key!r} for {agent}{hint}; known: {', '.join(known)}")
 
 
 def read_config_file(path: Path) -> tuple[str | None, str | None, dict[str, Any]]:
-    """(agent, env id, values) of a YAML config: a run's config.yaml (sections `run` and
-    `hyperparams`) or a flat mapping of keys, either with optional `agent` and `env`."""
+    """(agent, env id, values) of a YAML config: a run's config.yaml (sections `run`,
+    `hyperparams`, `backbone`, `env_options`) or a flat mapping of keys, either with optional
+    `agent` and `env`."""
     try:
         table = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -218,10 +271,13 @@ def read_config_file(path: Path) -> tuple[str | None, str | None, dict[str, Any]
     table = dict(table)
     agent, env_id = table.pop("agent", None), table.pop("env", None)
     values: dict[str, Any] = {}
-    for section in ("run", "hyperparams", "env_options"):
+    for section in ("run", "hyperparams", "env_options", "backbone"):
         part = table.pop(section, None) or {}
         if not isinstance(part, dict):
             raise ConfigError(f"--config {path}: {section} must be a mapping")
+        if section == "backbone":
+            values.update(_backbone_keys({"backbone": part}))
+            continue
         prefix = "env." if section == "env_options" else ""
         values.update({f"{prefix}{k}": v for k, v in part.items()})
     values.update(table)

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from rlbox.config.experiment import Experiment, fingerprint, identity
-from rlbox.errors import ConfigError
+from rlbox.config.experiment import Experiment, fingerprint, flat_values, identity
+from rlbox.errors import ConfigError, RlboxError
 
 GRID_KEYS = {"agents", "envs", "seeds", "steps", "jobs", "set", "out"}
 
@@ -81,10 +81,17 @@ class RunSpec:
 
     def differences(self, run_dir: Path) -> str:
         """How the config stored in `run_dir` differs from this run's ("" when it does not)."""
+        from rlbox.run import rundir
+        from rlbox.run.build import prepare
+
+        # Resolved again, so that a config.yaml written by an older rlbox (the MLP's sizes among
+        # the agent's keys, no backbone section) compares by its values, not by its layout.
         try:
-            stored = identity(yaml.safe_load((run_dir / "config.yaml").read_text()))
-        except (OSError, yaml.YAMLError, KeyError, TypeError):
-            return "no readable config.yaml"
+            config = rundir.read_config(run_dir)
+            stored_experiment, _ = prepare(config["agent"], config["env"], flat_values(config))
+        except (RlboxError, KeyError, TypeError) as error:
+            return f"a config.yaml that does not resolve ({error})"
+        stored = identity(stored_experiment.to_dict())
         wanted = identity(self.experiment.to_dict())
         keys = sorted(set(stored) | set(wanted))
         return ", ".join(
@@ -137,7 +144,7 @@ def make_grid(
     """A validated grid: every agent, env, config key and action space is checked before
     anything runs."""
     from rlbox.catalog import AGENTS, check_action_space
-    from rlbox.envs import make_reference
+    from rlbox.envs import make_eval
     from rlbox.run.build import check_out_dir
 
     if not agents or not envs or not seeds:
@@ -151,12 +158,15 @@ def make_grid(
     jobs = jobs or os.cpu_count() or 1
     check_out_dir(Path(out))
     grid = Grid(list(agents), list(envs), list(seeds), Path(out), steps, jobs, overrides or {})
-    grid.runs()  # resolves, and so validates, every run's config
-    for env_id in grid.envs:
-        env = make_reference(env_id)
-        for agent in grid.agents:
-            check_action_space(agent, AGENTS.get(agent), env.action_space, env_id)
-        env.close()
+    action_spaces: dict[tuple[str, str], Any] = {}  # by env id and options
+    for run in grid.runs():  # resolving validates every run's config
+        options = run.experiment.env_options  # they may change the action space
+        key = (run.env_id, repr(sorted(options.items())))
+        if key not in action_spaces:
+            env = make_eval(run.env_id, **options)
+            action_spaces[key] = env.action_space
+            env.close()
+        check_action_space(run.agent, AGENTS.get(run.agent), action_spaces[key], run.env_id)
     return grid
 
 

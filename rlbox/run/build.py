@@ -31,7 +31,8 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError(package, extra, *command)
     check_env_id(env_id)
-    experiment = resolve(agent, env_id, agent_class.config_class, overrides)
+    default_backbone = getattr(agent_class, "default_backbone", None)
+    experiment = resolve(agent, env_id, agent_class.config_class, overrides, default_backbone)
     if experiment.run.backend == "torch":
         from rlbox.envs import torch_env_ids
 
@@ -43,20 +44,23 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     if experiment.run.video:
         from rlbox.run.video import check_video_support
 
-        check_video_support(env_id)
+        check_video_support(env_id, experiment.env_options)
     return experiment, agent_class
 
 
 def check_env_options(experiment: Experiment) -> None:
-    """A one-line error for `env.<kwarg>` values that `gymnasium.make` refuses."""
-    from rlbox.envs import make_reference
+    """A one-line error for `env.<kwarg>` values that `gymnasium.make` refuses, by making the
+    evaluation env with them (the training env takes the same options)."""
+    import gymnasium as gym
+
+    from rlbox.envs import make_eval
 
     options = experiment.env_options
     if experiment.run.backend == "torch":
         raise ConfigError("env.* options go to gymnasium.make; the torch backend takes none")
     try:
-        make_reference(experiment.env_id, **options).close()
-    except (TypeError, ValueError, AssertionError) as error:
+        make_eval(experiment.env_id, **options).close()
+    except (TypeError, ValueError, LookupError, AssertionError, gym.error.Error) as error:
         given = ", ".join(f"env.{k}={v!r}" for k, v in options.items())
         why = " ".join(str(error).split())
         raise ConfigError(f"{experiment.env_id} refuses {given}: {why}") from None
@@ -93,9 +97,12 @@ def build_agent(experiment: Experiment, agent_class: type[Agent]) -> Agent:
         **experiment.env_options,
     )  # fmt: skip
     check_action_space(experiment.agent, agent_class, env.single_action_space, experiment.env_id)
+    # Only agents that build their network through rlbox.nn take a backbone (see resolve).
+    backbone = {} if experiment.backbone is None else {"backbone": experiment.backbone}
     return agent_class(
-        env, experiment.agent_config, device=device, seed=run.seed, horizon=run.schedule_horizon
-    )
+        env, experiment.agent_config, device=device, seed=run.seed,
+        horizon=run.schedule_horizon, **backbone,
+    )  # fmt: skip
 
 
 def check_out_dir(out: Path) -> None:

@@ -2,8 +2,9 @@
 `model.predict`, on the env's own observations and actions.
 
 The agent acts on the spaces it trained on (rlbox.envs.wrappers: one-hot discrete observations,
-actions counted from 0); `Policy` converts a raw observation of `gymnasium.make(env_id)` into
-those and the agent's actions back, so the same numbers reach the env as in `rlbox eval`.
+actions counted from 0); `Policy` converts a raw observation of `gymnasium.make(env_id,
+**env_options)` into those and the agent's actions back, through the evaluation env's own
+adapters, so the same numbers reach the env as in `rlbox eval`.
 """
 
 from __future__ import annotations
@@ -18,31 +19,45 @@ from gymnasium import spaces
 
 from rlbox.agent import Agent
 from rlbox.config.experiment import Experiment
+from rlbox.envs import make_eval, observation_dtype
+from rlbox.envs.wrappers import adapters
 from rlbox.errors import RlboxError
 from rlbox.run.build import load_agent, read_experiment, resolve_device
 from rlbox.run.rundir import resolve_checkpoint
 
 
 class Policy:
-    """An agent restored from a checkpoint, with the raw spaces of its env."""
+    """An agent restored from a checkpoint, with the raw spaces of its env.
+
+    Observations and actions convert through the adapters of the evaluation env itself
+    (`make_eval` with the run's env options), so `predict` hands the env what `rlbox eval` does.
+    """
 
     def __init__(self, agent: Agent, experiment: Experiment, checkpoint_dir: Path) -> None:
         self.agent = agent
         self.experiment = experiment
         self.checkpoint_dir = checkpoint_dir
         self.device = resolve_device(experiment.run.device)
-        env = gym.make(experiment.env_id)
-        self.observation_space, self.action_space = env.observation_space, env.action_space
-        env.close()
+        env = make_eval(experiment.env_id, **experiment.env_options)
+        env.close()  # the adapters' conversions need only the spaces, which outlive the env
+        outermost_first = adapters(env)
+        raw = outermost_first[-1].env if outermost_first else env
+        self.observation_space, self.action_space = raw.observation_space, raw.action_space
+        self._obs_dtype = observation_dtype(env.observation_space)
+        # an observation passes the adapters from the raw env out, an action from the agent in
+        self._obs_adapters = [
+            a for a in outermost_first[::-1] if isinstance(a, gym.ObservationWrapper)
+        ]
+        self._action_adapters = [a for a in outermost_first if isinstance(a, gym.ActionWrapper)]
 
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """The action for one observation of the env, or a batch of actions for a batch."""
         batch, single = self._batch(obs)
         with torch.no_grad():
-            actions = self.agent.act(torch.as_tensor(batch, device=self.device), deterministic)
-        actions = actions.cpu().numpy()
-        if isinstance(self.action_space, spaces.Discrete | spaces.MultiDiscrete):
-            actions = actions + self.action_space.start
+            tensor = torch.as_tensor(batch, dtype=self._obs_dtype, device=self.device)
+            actions = self.agent.act(tensor, deterministic).cpu().numpy()
+        if self._action_adapters:
+            actions = np.stack([_through(self._action_adapters, "action", a) for a in actions])
         return actions[0] if single else actions
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
@@ -56,11 +71,16 @@ class Policy:
             )
         single = obs.ndim == single_ndim
         rows = obs[None] if single else obs
-        if isinstance(space, spaces.Box):
-            batch = rows.astype(np.float32) if rows.dtype == np.float64 else rows
-        else:  # as envs.wrappers.OneHotObservations
-            batch = np.stack([spaces.flatten(space, row) for row in rows]).astype(np.float32)
-        return batch, single
+        if self._obs_adapters:
+            rows = np.stack([_through(self._obs_adapters, "observation", row) for row in rows])
+        return rows, single
+
+
+def _through(wrappers: list[gym.Wrapper], method: str, value: Any) -> Any:
+    """`value` converted by each wrapper's `observation` or `action` method in turn."""
+    for wrapper in wrappers:
+        value = getattr(wrapper, method)(value)
+    return value
 
 
 def load(run_dir: str | Path, checkpoint: str | Path = "best") -> Policy:

@@ -179,7 +179,7 @@ class Runner:
             self.experiment, self.agent, episodes, seed=seed,
             on_frame=lambda _, frame: frames.append(frame), render_copies=1,
         )  # fmt: skip
-        fps = render_fps(self.experiment.env_id)
+        fps = render_fps(self.experiment.env_id, self.experiment.env_options)
         write_mp4(self.run_dir / "videos" / f"step-{step}.mp4", frames, fps)
         if self.log.writer is not None:
             video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).unsqueeze(0)
@@ -339,5 +339,6 @@ def evaluate_agent(
         episodes,
         seed=seed,
         device=resolve_device(experiment.run.device),
+        env_options=experiment.env_options,
         **render,
     )

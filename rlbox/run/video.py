@@ -7,7 +7,9 @@ under a temporary name and renamed, like every other file of a run.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,31 +29,30 @@ def has_display() -> bool:
     )
 
 
-def check_video_support(env_id: str) -> None:
-    """Raise a one-line error unless frames of `env_id` can be recorded here."""
-    import gymnasium as gym
-
+def check_video_support(env_id: str, env_options: Mapping[str, Any] | None = None) -> None:
+    """Raise a one-line error unless frames of `env_id` (made with `env_options`, the run's
+    `env.*` options) can be recorded here."""
     for module, package in (("imageio_ffmpeg", "imageio-ffmpeg"), ("pygame", "pygame")):
         try:
             __import__(module)
         except ImportError:
             raise MissingExtraError(package, "video") from None
-    spec = gym.spec(env_id)
-    env = gym.make(spec)
-    try:
-        modes = env.metadata.get("render_modes", [])
-    finally:
-        env.close()
-    if "rgb_array" not in modes:
+    if "rgb_array" not in _metadata(env_id, env_options).get("render_modes", []):
         raise RlboxError(f"{env_id} cannot render rgb_array frames, so it cannot be recorded")
 
 
-def render_fps(env_id: str) -> int:
-    import gymnasium as gym
+def render_fps(env_id: str, env_options: Mapping[str, Any] | None = None) -> int:
+    """The frame rate `env_id` renders at, 30 if it does not say."""
+    return int(_metadata(env_id, env_options).get("render_fps") or 30)
 
-    env = gym.make(env_id)
+
+def _metadata(env_id: str, env_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    # the evaluation env, which the frames come from (and which knows `module:Env-v0` ids)
+    from rlbox.envs import make_eval
+
+    env = make_eval(env_id, **(env_options or {}))
     try:
-        return int(env.metadata.get("render_fps") or 30)
+        return dict(env.metadata)
     finally:
         env.close()
 

@@ -1,4 +1,4 @@
-"""`rlbox watch`: play a trained agent's episodes on the reference env and keep them as videos.
+"""`rlbox watch`: play a trained agent's episodes on the evaluation env and keep them as videos.
 
 The episodes are those of `rlbox eval` for the same checkpoint: the same evaluation function,
 the same seeds, so the returns printed are the ones the evaluation reports.
@@ -46,9 +46,10 @@ def watch(
         agent = load_agent(experiment, used)
         result = evaluate_agent(experiment, agent, episodes, render_mode="human")
         return Watched(result, used, [])
-    check_video_support(experiment.env_id)
+    env_id, options = experiment.env_id, experiment.env_options
+    check_video_support(env_id, options)
     agent = load_agent(experiment, used)
-    files = EpisodeFiles(run_dir / "videos" / f"watch-{used.name}", render_fps(experiment.env_id),
+    files = EpisodeFiles(run_dir / "videos" / f"watch-{used.name}", render_fps(env_id, options),
                          gif=gif)  # fmt: skip
     try:
         result = evaluate_agent(experiment, agent, episodes, on_frame=files.add)

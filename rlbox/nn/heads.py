@@ -1,56 +1,19 @@
-"""Perception backbones and the heads agents put on them.
+"""The heads agents put on a backbone (`rlbox.nn.make_backbone`): Q-values, and a policy with a
+value; and the target-network update.
 
-A backbone maps observations to a flat feature vector and exposes `features_dim`; heads map
-features to what an algorithm needs (Q-values here). Agents receive backbone instances, so any
-agent can use any backbone.
+A backbone maps observations to a flat feature vector of `features_dim`; a head maps features
+to what an algorithm needs, so any agent can sit on any backbone.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlbox.nn.distributions import Distribution
-
-
-class MLP(nn.Module):
-    """Flatten, then Linear + activation for each hidden size.
-
-    `forward` applies the layers' weights directly instead of calling each submodule: with the
-    small batches of acting (a few env copies), module-call overhead was a third of its time.
-    """
-
-    def __init__(
-        self,
-        obs_shape: Sequence[int],
-        hidden_sizes: Sequence[int],
-        activation: type[nn.Module] = nn.ReLU,
-    ) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        in_dim = math.prod(obs_shape)
-        for size in hidden_sizes:
-            layers += [nn.Linear(in_dim, size), activation()]
-            in_dim = size
-        self.net = nn.Sequential(*layers)
-        self.features_dim = in_dim
-        self._activation = _FUNCTIONAL.get(activation)
-        self._linears = [m for m in self.net if isinstance(m, nn.Linear)]  # views, not new modules
-
-    def forward(self, obs: Tensor) -> Tensor:
-        if self._activation is None:
-            return self.net(obs.float())
-        x = obs.float().flatten(1)
-        for linear in self._linears:
-            x = self._activation(F.linear(x, linear.weight, linear.bias))
-        return x
-
-
-_FUNCTIONAL = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu}
+from rlbox.nn.init import orthogonal_
 
 
 class QHead(nn.Module):
@@ -90,14 +53,12 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
         torch._foreach_lerp_(target_params, source_params, tau)
 
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
 class ActorCritic(nn.Module):
     """A policy head and a value head on one shared backbone or on two separate ones.
 
     Orthogonal initialisation with the gains of the PPO reference implementation: sqrt(2) for
-    hidden layers, 0.01 for the policy output (near-uniform initial policy), 1 for the value.
+    hidden layers (convolutions included), 0.01 for the policy output (near-uniform initial
+    policy), 1 for the value.
     """
 
     def __init__(self, actor_body: nn.Module, critic_body: nn.Module | None, head: nn.Module):
@@ -106,10 +67,7 @@ class ActorCritic(nn.Module):
         self.critic_body = critic_body  # None: the critic shares the actor's backbone
         self.head = head
         self.value_head = nn.Linear(actor_body.features_dim, 1)
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.orthogonal_(module.weight, math.sqrt(2))
-                nn.init.zeros_(module.bias)
+        orthogonal_(self, math.sqrt(2))
         for name, module in head.named_modules():
             if isinstance(module, nn.Linear):
                 gain = 0.01 if name in ("logits", "mean") else math.sqrt(2)
