@@ -1,7 +1,8 @@
 """Name -> object registries whose entries are imported only when looked up.
 
-Agents, environments and backbones are registered as "module:attribute" strings, so that
-`import rlbox` stays fast and optional dependencies are imported only when their entry is used.
+Agents (rlbox.catalog) and backbones (rlbox.nn.backbone) are registered as "module:attribute"
+strings, so that `import rlbox` stays fast and optional dependencies (SB3, TensorFlow) are
+imported only when their entry is used.
 """
 
 from __future__ import annotations

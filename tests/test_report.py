@@ -16,7 +16,7 @@ from rlbox.report.tables import (
     plot_curves,
     step_label,
     summary_table,
-    write_report,
+    write_comparison,
 )
 
 CARTPOLE, ACROBOT = "CartPole-v1", "Acrobot-v1"
@@ -75,7 +75,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(runs, tmp_path_factory):
-    return write_report(tmp_path_factory.mktemp("report"), runs)
+    return write_comparison(tmp_path_factory.mktemp("report"), runs)
 
 
 def row_of(report, agent, env):
@@ -159,7 +159,7 @@ def test_summary_md_and_rich_table_show_the_same_cells(report):
 
 
 def test_report_is_reproducible(runs, report, tmp_path):
-    again = write_report(tmp_path, runs)
+    again = write_comparison(tmp_path, runs)
     assert again.summary.read_text() == report.summary.read_text()
 
 
@@ -207,7 +207,7 @@ def test_bad_run_file_raises_naming_it(tmp_path, name, content):
     else:
         (run_dir / name).write_text(content)
     with pytest.raises(RlboxError, match=rf"/{name} is (missing|unreadable)") as error:
-        write_report(tmp_path / "report", [run_dir])
+        write_comparison(tmp_path / "report", [run_dir])
     assert "\n" not in str(error.value)
     assert not (tmp_path / "report").exists()
 
@@ -215,11 +215,11 @@ def test_bad_run_file_raises_naming_it(tmp_path, name, content):
 def test_no_finished_run_or_a_duplicated_seed_raises(tmp_path):
     unfinished = make_run(tmp_path / "a", "dqn", CARTPOLE, 0, [(1000, 1.0)], finished=False)
     with pytest.raises(RlboxError, match="none of the 1 run directories"):
-        write_report(tmp_path / "report", [unfinished])
+        write_comparison(tmp_path / "report", [unfinished])
     first = make_run(tmp_path / "b", "dqn", CARTPOLE, 0, [(1000, 1.0)])
     second = make_run(tmp_path / "c", "dqn", CARTPOLE, 0, [(1000, 2.0)])
     with pytest.raises(RlboxError, match="several runs of dqn on CartPole-v1 with seed 0"):
-        write_report(tmp_path / "report", [first, second])
+        write_comparison(tmp_path / "report", [first, second])
 
 
 def test_runs_made_with_other_values_are_reported_apart(tmp_path):
@@ -229,7 +229,7 @@ def test_runs_made_with_other_values_are_reported_apart(tmp_path):
         for seed in (0, 1)
     ]
     dirs.append(make_run(tmp_path, "dqn", CARTPOLE, 0, [(1000, 99.0)], lr=5e-4, name="b0"))
-    report = write_report(tmp_path / "report", dirs)
+    report = write_comparison(tmp_path / "report", dirs)
     rows = {row.agent: (row.seeds, row.final_mean) for row in report.rows}
     assert rows == {"dqn [lr=0.001]": (2, 15.0), "dqn [lr=0.0005]": (1, 99.0)}
     results = pd.read_csv(report.results)

@@ -202,9 +202,9 @@ def test_a_save_killed_inside_its_swap_still_resumes_and_reports(tmp_path, monke
     assert resumed.env_steps == 1_000
     assert sorted(p.name for p in checkpoints.iterdir()) == ["best", "step-1000"]
     assert rlbox.evaluate_run(run_dir, episodes=2, checkpoint_dir=name)[1] == checkpoints / name
-    from rlbox.report.tables import write_report
+    from rlbox.report.tables import write_comparison
 
-    report = write_report(tmp_path / "report", [run_dir])
+    report = write_comparison(tmp_path / "report", [run_dir])
     assert report.rows[0].seeds == 1 and report.rows[0].final_mean == resumed.eval_return_mean
 
 

@@ -26,7 +26,7 @@ def run_(
     if jobs is not None:
         grid = make_grid(grid.agents, grid.envs, grid.seeds, grid.out, grid.steps, jobs,
                          grid.overrides)  # fmt: skip
-    _run_and_report(grid)
+    _run_and_compare(grid)
 
 
 @app.command()
@@ -58,20 +58,20 @@ def compare(
         budget = f"-{steps}" if steps else ""
         out = Path("runs") / f"compare-{'-'.join(env)}-{'-'.join(agents)}{budget}".replace("/", "_")
     grid = make_grid(agents, env, list(range(seeds)), out, steps, jobs, parse_overrides(set_ or []))
-    _run_and_report(grid)
+    _run_and_compare(grid)
 
 
-def _run_and_report(grid) -> None:
+def _run_and_compare(grid) -> None:
     from rich.console import Console
 
-    from rlbox.grid.local import report, run_grid
+    from rlbox.grid.local import compare_grid, run_grid
     from rlbox.report.tables import summary_table
 
     outcomes = run_grid(grid, echo=lambda line: print(line, flush=True))
     failed = [o for o in outcomes if o.status == "failed"]
-    result = report(grid)
+    result = compare_grid(grid)
     Console().print(summary_table(result))
-    typer.echo(f"report: {result.results}, {result.summary}, {result.curves}")
+    typer.echo(f"wrote {result.results}, {result.summary}, {result.curves}")
     if failed:
         names = ", ".join(o.run.name for o in failed)
         typer.echo(

@@ -110,11 +110,11 @@ def _run_child(run: RunSpec, out: str, log: str) -> None:
         train(run.agent, run.env_id, overrides=run.values, out=out, run_name=run.name)
 
 
-def report(grid: Grid) -> Any:
+def compare_grid(grid: Grid) -> Any:
     """Write results.csv, summary.md and curves.png into `grid.out` for the grid's runs and the
     other runs there of its agents and envs (made with other values: the report tells them
     apart by the values that differ)."""
-    from rlbox.report.tables import write_report
+    from rlbox.report.tables import write_comparison
 
     names = {run.name for run in grid.runs()}
     dirs = [grid.out / name for name in sorted(names) if (grid.out / name).is_dir()]
@@ -127,7 +127,7 @@ def report(grid: Grid) -> Any:
             and _of_grid(path, grid)
         ):
             dirs.append(path)
-    return write_report(grid.out, dirs)
+    return write_comparison(grid.out, dirs)
 
 
 def _of_grid(run_dir: Path, grid: Grid) -> bool:

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 import rlbox.run.rundir as rundir
 from rlbox.errors import RlboxError
-from rlbox.report.tables import steps_axis, summary_table, write_report
+from rlbox.report.tables import steps_axis, summary_table, write_comparison
 from rlbox.run.rundir import CONFIG_FILE, METRICS_FILE, RESULT_FILE, write_atomic
 
 REPORT_FILE = "report.html"
@@ -55,8 +55,9 @@ def write_html_report(path: Path) -> Path:
     A directory holding config.yaml is a run: its config, final numbers, checkpoints (each one
     loaded, so a missing or corrupt one raises CheckpointError naming the file), learning
     curves and recorded videos. A directory whose subfolders hold config.yaml is a comparison:
-    its results.csv, summary.md and curves.png are remade with `rlbox.report.write_report`
-    and shown with a table of the runs. Anything else raises RlboxError.
+    its results.csv, summary.md and curves.png are remade with
+    `rlbox.report.tables.write_comparison` and shown with a table of the runs. Anything else
+    raises RlboxError.
     """
     path = Path(path)
     if rundir.is_run_dir(path):
@@ -107,15 +108,15 @@ def _run_page(run_dir: Path) -> tuple[str, str]:
 
 
 def _comparison_page(out_dir: Path, run_dirs: list[Path]) -> tuple[str, str]:
-    report = write_report(out_dir, run_dirs)
-    summary = summary_table(report)  # the cells of summary.md, through rich's public API
+    comparison = write_comparison(out_dir, run_dirs)
+    summary = summary_table(comparison)  # the cells of summary.md, through rich's public API
     runs = []
     for run_dir in run_dirs:
         result = rundir.read_result(run_dir)
         final = "unfinished" if result is None else _final_return(result)
         runs.append((run_dir.name, *_run_key(rundir.read_config(run_dir)), final))
-    agents = ", ".join(sorted({row.agent for row in report.rows}))
-    envs = ", ".join(sorted({row.env for row in report.rows}))
+    agents = ", ".join(sorted({row.agent for row in comparison.rows}))
+    envs = ", ".join(sorted({row.env for row in comparison.rows}))
     body = [
         "<h2>Summary</h2>",
         _table(
@@ -124,12 +125,12 @@ def _comparison_page(out_dir: Path, run_dirs: list[Path]) -> tuple[str, str]:
             caption=str(summary.caption),
         ),
         "<h2>Learning curves</h2>",
-        _img(_data_uri("image/png", report.curves.read_bytes()), "learning curves"),
+        _img(_data_uri("image/png", comparison.curves.read_bytes()), "learning curves"),
         "<h2>Runs</h2>",
         _table(("run", "agent", "env", "seed", "final return"), runs),
     ]
-    if report.missing:
-        names = ", ".join(p.name for p in report.missing)
+    if comparison.missing:
+        names = ", ".join(p.name for p in comparison.missing)
         body.append(f'<p class="note">Unfinished, left out of the summary: {escape(names)}</p>')
     return f"{agents} on {envs}", "\n".join(body)
 

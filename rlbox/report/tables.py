@@ -62,7 +62,7 @@ class SummaryRow:
 
 
 @dataclass(frozen=True)
-class Report:
+class Comparison:
     """The three files written and the summary rows (sorted by env, then agent)."""
 
     results: Path
@@ -72,7 +72,7 @@ class Report:
     missing: list[Path]  # run directories without result.json: unfinished, left out of it all
 
 
-def write_report(out_dir: Path, run_dirs: list[Path]) -> Report:
+def write_comparison(out_dir: Path, run_dirs: list[Path]) -> Comparison:
     """Read the runs, write results.csv, summary.md and curves.png into out_dir."""
     finals, evals, missing = [], [], []
     for run_dir in run_dirs:
@@ -97,25 +97,25 @@ def write_report(out_dir: Path, run_dirs: list[Path]) -> Report:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results = pd.concat(evals).sort_values(["agent", "env", "seed", "step"], ignore_index=True)
-    report = Report(
+    comparison = Comparison(
         results=out_dir / "results.csv",
         summary=out_dir / "summary.md",
         curves=out_dir / "curves.png",
         rows=_summarize(finals_df),
         missing=missing,
     )
-    write_atomic(report.results, results.to_csv(index=False, lineterminator="\n"))
-    write_atomic(report.summary, _markdown(report.rows))
-    tmp = report.curves.with_name(f".{report.curves.name}.tmp")
+    write_atomic(comparison.results, results.to_csv(index=False, lineterminator="\n"))
+    write_atomic(comparison.summary, _markdown(comparison.rows))
+    tmp = comparison.curves.with_name(f".{comparison.curves.name}.tmp")
     plot_curves(results).savefig(tmp, format="png")
-    os.replace(tmp, report.curves)
-    return report
+    os.replace(tmp, comparison.curves)
+    return comparison
 
 
-def summary_table(report: Report) -> Table:
+def summary_table(comparison: Comparison) -> Table:
     """The summary as a rich Table for the terminal, with the columns of summary.md."""
     table = Table(*SUMMARY_COLUMNS, caption=CI_NOTE)
-    for row in report.rows:
+    for row in comparison.rows:
         table.add_row(*_cells(row))
     return table
 
