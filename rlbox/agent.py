@@ -16,12 +16,16 @@ class Agent(Protocol):
     instance of `cls.config_class` and `horizon` is the run's schedule horizon in environment
     steps: schedules (exploration, learning rate) run over it and hold their final values past
     it. The runner decides when training stops; `learn(steps)` takes the steps it is given.
+
+    An agent that builds its networks through `rlbox.nn` declares `default_backbone` (a
+    `BackboneSpec`) and takes `backbone=` (the run's config section `backbone`); the others
+    (sb3-*, tfa-*) declare neither and size their networks with their library's keys.
     """
 
     config_class: ClassVar[type]
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]  # the action spaces it can drive
     # Optional: `requires`, (module, pip package, rlbox extra[, install command]) tuples checked
-    # before a run.
+    # before a run; `default_backbone` (see above).
 
     @property
     def env_steps(self) -> int:
