@@ -13,7 +13,7 @@ AGENT ?= dqn
 ENV ?= CartPole-v1
 ARGS ?=
 
-.PHONY: train test lint format bench clean tfagents
+.PHONY: train test lint format bench clean tfagents atari
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ $(VENV)/.dev: $(VENV)/.core
 
 $(VENV)/.sb3: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[sb3]"
+	touch $@
+
+$(VENV)/.atari: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[atari]"
 	touch $@
 
 $(VENV)/.video: $(VENV)/.core
@@ -43,12 +47,14 @@ $(VENV)/.tfagents: $(VENV)/.core
 
 tfagents: $(VENV)/.tfagents
 
+atari: $(VENV)/.atari
+
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3, tfagents and video extras too, so that baselines and recordings are tested wherever
-# tests run.
-test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.video
+# The sb3, tfagents, atari and video extras too, so that baselines, Atari and recordings are
+# tested wherever tests run.
+test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

@@ -41,6 +41,14 @@ class Step:
     final_obs: Tensor
     episode_return: Tensor
     episode_length: Tensor
+    # Where a scored episode ended, when that is not where `done` is: Atari with episodic life
+    # ends a learning episode at each lost life, and scores whole games. None: at `done`.
+    scored_end: Tensor | None = None
+
+    @property
+    def episode_end(self) -> Tensor:
+        """Where `episode_return` and `episode_length` are those of an episode that ended."""
+        return self.done if self.scored_end is None else self.scored_end
 
 
 class VectorEnv(Protocol):

@@ -2,7 +2,7 @@
 
 Gymnasium steps on the host in numpy; this adapter is the one place where arrays cross to
 torch, once per step for the whole batch. Each copy is `gymnasium.make(env_id, **options)`
-through `wrappers.pipeline`, as the evaluation env is (`make_eval`), so agents train on the
+through `wrappers.adapt_spaces`, as the evaluation env is (`make_eval`), so agents train on the
 spaces and env options they are evaluated on.
 """
 
@@ -18,12 +18,12 @@ import torch
 from torch import Tensor
 
 from rlbox.envs.base import AUTORESET_MODE, EpisodeTracker, Step, observation_dtype
-from rlbox.envs.wrappers import pipeline
+from rlbox.envs.wrappers import adapt_spaces
 
 
 def make_training_copy(env_id: str, options: Mapping[str, Any]) -> gym.Env:
-    """One copy as training sees it: `make_eval`'s env plus the training-only transforms."""
-    return pipeline(gym.make(env_id, **options), training=True)
+    """One copy as training sees it, the same env as `make_eval`'s."""
+    return adapt_spaces(gym.make(env_id, **options))
 
 
 class GymnasiumVectorEnv:

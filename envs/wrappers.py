@@ -1,8 +1,9 @@
 """The spaces agents see: one adapter for every Gymnasium env rlbox makes.
 
-Training (`rlbox.envs.make`) and evaluation (`rlbox.envs.make_eval`) pass their envs through
-`pipeline`, and the TF-Agents adapter through `adapt_spaces`, so an agent trains and is scored
-on the same spaces:
+Training (`rlbox.envs.make`), evaluation (`rlbox.envs.make_eval`) and the TF-Agents adapter
+pass every Gymnasium env through `adapt_spaces`, so an agent trains and is scored on the same
+spaces (Atari's training-only transforms, reward clipping and episodic life, are done by its
+vector env, envs/atari/vector.py):
 
 | env's space                       | what the agent sees                                  |
 |-----------------------------------|------------------------------------------------------|
@@ -17,8 +18,6 @@ index fed as a number would tell the network that state 7 lies between states 6 
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -99,17 +98,3 @@ def adapters(env: gym.Env) -> list[gym.Wrapper]:
         found.append(env)
         env = env.env
     return found
-
-
-# Transforms of training envs only: they change what an agent learns from, not what it is
-# scored on (as Atari's reward clipping and episodic life will). Classic envs need none yet.
-TRAINING_ONLY: tuple[Callable[[gym.Env], gym.Env], ...] = ()
-
-
-def pipeline(env: gym.Env, training: bool) -> gym.Env:
-    """`env` as agents see it: in training the `TRAINING_ONLY` transforms first, then
-    `adapt_spaces` in both. The adapters stay outermost, so the spaces an agent sees are
-    computed last and `adapters` finds them on training and evaluation envs alike."""
-    for transform in TRAINING_ONLY if training else ():
-        env = transform(env)
-    return adapt_spaces(env)

@@ -25,7 +25,8 @@ class Agent(Protocol):
     config_class: ClassVar[type]
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]  # the action spaces it can drive
     # Optional: `requires`, (module, pip package, rlbox extra[, install command]) tuples checked
-    # before a run; `default_backbone` (see above).
+    # before a run; `default_backbone` (see above); `trains_on_atari = False` for an agent
+    # whose library cannot take rlbox's Atari envs (a one-line error instead).
 
     @property
     def env_steps(self) -> int:

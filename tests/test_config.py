@@ -84,6 +84,7 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
         "default: {steps: 1000}\n"
         "CartPole-v1: {num_envs: 8, lr: 0.001}\n"
         "CartPole-v1@torch: {num_envs: 64}\n"
+        "Cart*-v1: {num_envs: 2, n_steps: 7, n_epochs: 3}\n"
     )
     monkeypatch.setattr("rlbox.config.tuned.resources.files", lambda package: tmp_path)
     on_gymnasium = resolved("ppo", "CartPole-v1", {})
@@ -94,7 +95,12 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
     assert on_torch.run.steps == 1000
     overridden = resolved("ppo", "CartPole-v1", {"backend": "torch", "num_envs": 4})
     assert overridden.run.num_envs == 4  # overrides still win
+    # a pattern section applies to every id it matches, under the id's own section
+    assert (on_gymnasium.agent_config.n_steps, on_gymnasium.agent_config.n_epochs) == (7, 3)
+    assert resolved("ppo", "Acrobot-v1", {}).agent_config.n_steps != 7
 
     from rlbox.config.tuned import tuned_env_ids
 
-    assert tuned_env_ids("ppo") == [("CartPole-v1", "gymnasium"), ("CartPole-v1", "torch")]
+    assert tuned_env_ids("ppo") == [
+        ("CartPole-v1", "gymnasium"), ("CartPole-v1", "torch"), ("Cart*-v1", "gymnasium")
+    ]

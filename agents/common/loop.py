@@ -81,7 +81,7 @@ class ChunkMetrics:
         self.episodes = torch.zeros((), dtype=torch.int64, device=device)
 
     def add_step(self, step: Step) -> None:
-        done = step.done
+        done = step.episode_end
         self.return_sum += (step.episode_return * done).sum()
         self.length_sum += (step.episode_length * done).sum()
         self.episodes += done.sum()

@@ -50,13 +50,17 @@ def as_vec_env(env: VectorEnv) -> Any:
                 truncated = (step.truncated & ~step.terminated).cpu().numpy()
                 returns = step.episode_return.cpu().numpy()
                 lengths = step.episode_length.cpu().numpy()
+                # Scored episodes (Atari: whole games, not lives) as SB3's Monitor reports them.
+                scored = step.episode_end.cpu().numpy()
                 for i in np.flatnonzero(done):
                     infos[i] = {
                         "terminal_observation": final_obs[i],
                         "TimeLimit.truncated": bool(truncated[i]),
-                        "episode": {"r": float(returns[i]), "l": int(lengths[i]), "t": 0.0},
                     }
-                    self.finished.append((float(returns[i]), int(lengths[i])))
+                    if scored[i]:
+                        infos[i]["episode"] = {"r": float(returns[i]), "l": int(lengths[i]),
+                                               "t": 0.0}  # fmt: skip
+                        self.finished.append((float(returns[i]), int(lengths[i])))
             return step.obs.cpu().numpy(), step.reward.cpu().numpy(), done, infos
 
         def close(self) -> None:

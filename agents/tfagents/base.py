@@ -107,6 +107,7 @@ class TFAgentsAgent:
     config_class: ClassVar[type] = TFAConfig
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
     requires: ClassVar = REQUIRES
+    trains_on_atari: ClassVar[bool] = False  # the PyEnvironment adapter sees raw Gymnasium envs
 
     def __init__(
         self, env: VectorEnv, config: TFAConfig, *, device: torch.device, seed: int, horizon: int

@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -181,7 +182,7 @@ def resolve(
     env_id: str,
     config_class: type,
     overrides: dict[str, Any],
-    default_backbone: BackboneSpec | None = None,
+    default_backbone: BackboneSpec | Callable[[dict[str, Any]], BackboneSpec] | None = None,
 ) -> Experiment:
     """Merge defaults, tuned values and overrides into a validated `Experiment`.
 
@@ -189,11 +190,16 @@ def resolve(
     section: `run.steps`, `agent.lr`, `backbone.<option>`, `env.<kwarg>` (a keyword argument of
     `gymnasium.make`, checked when the env is made); `backbone` names the backbone.
     `default_backbone` is the agent's (None: the agent builds no rlbox backbone, and backbone
-    keys are an error).
+    keys are an error), or a function of the env options that chooses it (by the observations:
+    images get a CNN).
     """
     backend = overrides.get("backend", overrides.get("run.backend", RunConfig.backend))
     values = load_hyperparams(agent, env_id, str(backend))
     values.update(overrides)
+    if callable(default_backbone):
+        default_backbone = default_backbone(
+            {k.removeprefix("env."): v for k, v in values.items() if k.startswith("env.")}
+        )
     fields_of: dict[str, type] = {"run": RunConfig, "agent": config_class}
     backbone_name = values.pop("backbone", None)
     if default_backbone is not None:

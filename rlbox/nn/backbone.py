@@ -29,6 +29,7 @@ from rlbox.registry import Registry
 
 BACKBONES: Registry[type[nn.Module]] = Registry("backbone")
 BACKBONES.register("mlp", "rlbox.nn.mlp:MLP")
+BACKBONES.register("nature_cnn", "rlbox.nn.cnn.nature:NatureCNN")
 
 
 def options_class(name: str) -> type:

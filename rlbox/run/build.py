@@ -7,7 +7,9 @@ before a run directory is created, so a rejected command leaves nothing on disk.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,11 @@ from rlbox.agent import Agent
 from rlbox.catalog import AGENTS, check_action_space
 from rlbox.config.experiment import Experiment, flat_values, resolve
 from rlbox.errors import CheckpointError, ConfigError, MissingExtraError, RlboxError
+from rlbox.nn.backbone import BackboneSpec
 from rlbox.run import checkpoint
 from rlbox.run.rundir import CONFIG_FILE
+
+ATARI_ENTRY_POINT = "ale_py.env:AtariEnv"
 
 
 def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experiment, type[Agent]]:
@@ -30,8 +35,16 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     for module, package, extra, *command in getattr(agent_class, "requires", ()):
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError(package, extra, *command)
-    check_env_id(env_id)
+    spec = check_env_id(env_id)
+    atari = spec.entry_point == ATARI_ENTRY_POINT
+    if atari and not getattr(agent_class, "trains_on_atari", True):
+        raise RlboxError(
+            f"{agent} does not train on Atari ({env_id}): its library's env adapter has no "
+            "Atari preprocessing; the own and sb3-* agents do"
+        )
     default_backbone = getattr(agent_class, "default_backbone", None)
+    if default_backbone is not None:
+        default_backbone = partial(backbone_for_observations, env_id, default_backbone)
     experiment = resolve(agent, env_id, agent_class.config_class, overrides, default_backbone)
     if experiment.run.backend == "torch":
         from rlbox.envs import torch_env_ids
@@ -39,6 +52,11 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
         if env_id not in torch_env_ids():
             raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
                              f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
+    if atari:  # every preprocessing option recorded: the run says what it trained on
+        from rlbox.envs.atari import resolved_options
+
+        options = resolved_options(spec, experiment.env_options)
+        experiment = dataclasses.replace(experiment, env_options=options)
     if experiment.env_options:
         check_env_options(experiment)
     if experiment.run.video:
@@ -46,6 +64,26 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
 
         check_video_support(env_id, experiment.env_options)
     return experiment, agent_class
+
+
+def backbone_for_observations(
+    env_id: str, agent_default: BackboneSpec, env_options: dict[str, Any]
+) -> BackboneSpec:
+    """The default backbone for `env_id`'s observations: the Nature CNN for images (Atari's
+    frame stacks), else the agent's own (an MLP). Options the env refuses leave the agent's
+    default; `check_env_options` then names them."""
+    import gymnasium as gym
+
+    from rlbox.envs import make_eval
+    from rlbox.nn.cnn import is_image
+
+    try:
+        env = make_eval(env_id, **env_options)
+    except (RlboxError, TypeError, ValueError, LookupError, AssertionError, gym.error.Error):
+        return agent_default
+    space = env.observation_space
+    env.close()
+    return BackboneSpec("nature_cnn", {}) if is_image(space) else agent_default
 
 
 def check_env_options(experiment: Experiment) -> None:
