@@ -14,13 +14,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from rlbox.grid.local import report, run_grid
+from rlbox.grid.local import compare_grid, run_grid
 from rlbox.grid.spec import make_grid
 
 # (env, rlbox agent, its SB3 counterpart, budget in env steps)
 PAIRS = [
     ("FrozenLake-v1", "dqn", "sb3-dqn", 30_000),
-    ("Taxi-v4", "ppo", "sb3-ppo", 100_000),
+    ("Taxi-v4", "ppo", "sb3-ppo", 300_000),
 ]
 
 
@@ -38,7 +38,7 @@ def main() -> None:
             jobs=args.jobs, overrides={"device": "cpu"},
         )  # fmt: skip
         run_grid(grid, echo=lambda _: None)
-        for row in report(grid).rows:
+        for row in compare_grid(grid).rows:
             print(
                 f"{row.env:<15} {row.agent:<8} {row.final_mean:8.2f} ± {row.final_std:5.2f} "
                 f"{row.seconds_per_run:7.1f}",

@@ -102,5 +102,7 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
     from rlbox.config.tuned import tuned_env_ids
 
     assert tuned_env_ids("ppo") == [
-        ("CartPole-v1", "gymnasium"), ("CartPole-v1", "torch"), ("Cart*-v1", "gymnasium")
+        ("CartPole-v1", "gymnasium"),
+        ("CartPole-v1", "torch"),
+        ("Cart*-v1", "gymnasium"),
     ]
