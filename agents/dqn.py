@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import Tensor
 
+from rlbox.agents.common.frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from rlbox.agents.common.gradient import gradient_step
 from rlbox.agents.common.loop import LoopState, run_loop
 from rlbox.agents.common.replay import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
@@ -34,6 +35,7 @@ from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
 from rlbox.nn.backbone import BackboneSpec
+from rlbox.nn.cnn import is_image
 from rlbox.nn.heads import QNetwork, soft_update
 
 
@@ -166,18 +168,36 @@ class DQN:
         # the space's dtype: uint8 frames stay uint8 in the replay until the network
         obs_dtype = observation_dtype(obs_space)
         buffer_args = (config.buffer_size, obs_space.shape, obs_dtype, (), torch.long, self.device)
-        if config.prioritized:
+        self.buffer: ReplayBuffer | FrameReplayBuffer
+        self.n_step: NStepFolder | None = NStepFolder(config.n_step, config.gamma)
+        if is_image(obs_space):
+            # Chosen by the space, as the default backbone is: uint8 [C, H, W] observations
+            # are frame stacks in rlbox (Atari), so each frame is stored once and n-step returns
+            # are folded at sample time; images that are not stacks are refused at the 1st step.
+            self.buffer = self._frame_replay(env.num_envs, obs_space.shape, obs_dtype)
+            self.n_step = None
+        elif config.prioritized:
             self.buffer = PrioritizedReplayBuffer(
                 *buffer_args, alpha=config.per_alpha, eps=config.per_eps
             )
         else:
             self.buffer = ReplayBuffer(*buffer_args)
-        self.n_step = NStepFolder(config.n_step, config.gamma)
 
         self.loop = LoopState(seed=seed)
         self.train_rounds = 0  # train_freq periods accounted for
         self.target_updates = 0  # target_update_interval periods accounted for
         self.gradient_steps = 0
+
+    def _frame_replay(
+        self, num_envs: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype
+    ) -> FrameReplayBuffer:
+        c = self.config
+        args = (c.buffer_size, num_envs, obs_shape, obs_dtype, self.device)
+        if c.prioritized:
+            return PrioritizedFrameReplayBuffer(
+                *args, n_step=c.n_step, gamma=c.gamma, alpha=c.per_alpha, eps=c.per_eps
+            )
+        return FrameReplayBuffer(*args, n_step=c.n_step, gamma=c.gamma)
 
     @property
     def env_steps(self) -> int:
@@ -210,6 +230,9 @@ class DQN:
         return torch.where(explore, random_action, greedy)
 
     def observe(self, obs: Tensor, action: Tensor, step: Step) -> None:
+        if self.n_step is None:  # frame replay: it folds n-step returns itself
+            self.buffer.add(obs, action, step)
+            return
         transitions = self.n_step.push(obs, action, step)
         if transitions is not None:
             self.buffer.add(transitions)
@@ -247,7 +270,7 @@ class DQN:
     def train_step(self, beta: float) -> tuple[Tensor, Tensor]:
         """One gradient step on a sampled batch; its (loss, mean Q) for the metrics."""
         c = self.config
-        if isinstance(self.buffer, PrioritizedReplayBuffer):
+        if c.prioritized:
             batch = self.buffer.sample(c.batch_size, self.generator, beta=beta)
         else:
             batch = self.buffer.sample(c.batch_size, self.generator)
@@ -255,7 +278,7 @@ class DQN:
         loss = td_loss(q_taken, target, batch.weight, c.loss)
         gradient_step(loss, self.optimizer, self.parameters, c.max_grad_norm)
         self.gradient_steps += 1
-        if isinstance(self.buffer, PrioritizedReplayBuffer):
+        if c.prioritized:
             self.buffer.update_priorities(batch.index, q_taken.detach() - target)
         return loss.detach(), q_taken.detach().mean()
 
@@ -276,7 +299,7 @@ class DQN:
             "q_target": self.q_target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
-            "n_step": self.n_step.state_dict(),
+            "n_step": self.n_step.state_dict() if self.n_step else {},
             "rng": self.rng.state_dict(),
             "loop": self.loop.state_dict(self.env),
             "counters": {
@@ -292,7 +315,8 @@ class DQN:
         self.optimizer.load_state_dict(state["optimizer"])
         if "buffer" in state:  # a checkpoint for evaluation (best/) has none
             self.buffer.load_state_dict(state["buffer"])
-        self.n_step.load_state_dict(state["n_step"], self.device)
+        if self.n_step is not None:
+            self.n_step.load_state_dict(state["n_step"], self.device)
         self.rng.load_state_dict(state["rng"])
         self.loop.load_state_dict(state["loop"], self.env)
         counters = state["counters"]
