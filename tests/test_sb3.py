@@ -206,3 +206,68 @@ def test_cli_missing_extra_exits_2(tmp_path):
         "error: stable-baselines3 is not installed; run: pip install 'rlbox[sb3]'"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Atari: SB3's CnnPolicy on rlbox's Atari env -------------------------------------------------
+
+ATARI_TINY = {
+    **QUIET, "eval_episodes": 1, "final_eval_episodes": 1, "env.max_episode_frames": 400,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("agent", "values", "policy"),
+    [
+        ("sb3-ppo", {"num_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
+         "ActorCriticCnnPolicy"),
+        ("sb3-dqn", {"buffer_size": 500, "learning_starts": 100}, "CnnPolicy"),
+    ],
+)  # fmt: skip
+def test_atari_runs_train_sb3_cnn_policy_on_uint8_frames_and_score_the_true_game(
+    agent, values, policy, tmp_path
+):
+    pytest.importorskip("ale_py")
+    # rlbox.compare pits ppo against sb3-ppo: both must see these observations and this score.
+    result = rlbox.train(
+        agent, "ALE/Pong-v5", steps=128 if agent == "sb3-ppo" else 300, out=tmp_path,
+        overrides={**ATARI_TINY, **values},
+    )  # fmt: skip
+    step = f"step-{result.env_steps}"
+    state, _ = checkpoint.load(result.run_dir / "checkpoints" / step)
+    experiment, agent_class = prepare(agent, "ALE/Pong-v5", {**ATARI_TINY, **values})
+    model = build_agent(experiment, agent_class)
+    model.load_state_dict(state)
+    assert type(model.model.policy).__name__ == policy
+    assert model.model.policy.normalize_images  # SB3 scales the uint8 frames by 1/255
+    assert model.model.observation_space.dtype == np.uint8
+    assert model.model.observation_space.shape == (4, 84, 84)  # channel-first: no transpose
+    assert model.venv is model.vec  # and no VecTransposeImage or VecNormalize between
+    # a whole (cut) game's unclipped score: an integer Pong score
+    assert result.eval_return_mean == int(result.eval_return_mean)
+    assert -21 <= result.eval_return_mean <= 21
+    assert (result.run_dir / "metrics.csv").is_file()
+
+
+def test_atari_sections_hold_the_rl_zoo_values_for_v5_and_v4_ids():
+    pytest.importorskip("ale_py")
+    for env_id in ("ALE/Pong-v5", "PongNoFrameskip-v4"):
+        ppo, _ = prepare("sb3-ppo", env_id, {})
+        c = ppo.agent_config
+        assert (ppo.run.num_envs, c.n_steps, c.n_epochs, c.batch_size, c.net_arch) == (
+            8, 128, 4, 256, (),
+        )  # fmt: skip
+        assert (c.learning_rate, c.lr_schedule, c.clip_range, c.clip_range_schedule) == (
+            2.5e-4, "linear", 0.1, "linear",
+        )  # fmt: skip
+        dqn, _ = prepare("sb3-dqn", env_id, {})
+        c = dqn.agent_config
+        assert (dqn.run.num_envs, c.buffer_size, c.learning_starts, c.target_update_interval) == (
+            1, 100_000, 100_000, 1000,
+        )  # fmt: skip
+        assert (c.train_freq, c.exploration_fraction, c.exploration_final_eps) == (4, 0.1, 0.01)
+        a2c, _ = prepare("sb3-a2c", env_id, {})
+        assert a2c.run.num_envs == 16 and a2c.agent_config.rms_prop_tf_like
+    # the Zoo's Atari A2C optimiser: TF's RMSprop, eps 1e-5
+    model = make("sb3-a2c", "ALE/Pong-v5", num_envs=2)
+    optimizer = model.model.policy.optimizer
+    assert type(optimizer).__name__ == "RMSpropTFLike" and optimizer.defaults["eps"] == 1e-5

@@ -4,7 +4,9 @@
 SB3's algorithms run unchanged; what rlbox supplies is around them:
 
 - the environment: rlbox's own vector env (the same seeds, truncation handling and episode
-  statistics as the hand-written agents get), seen by SB3 as a `VecEnv`;
+  statistics as the hand-written agents get), seen by SB3 as a `VecEnv`; on image observations
+  (Atari) SB3's CnnPolicy, so both kinds of agent learn from the same preprocessed frames and
+  clipped rewards and are scored by the same evaluation of whole games (`policy_for`);
 - the step accounting: `learn(steps)` continues training (`reset_num_timesteps=False`) for
   exactly `steps` more env steps (whole vector steps), so comparisons use equal numbers of env
   steps; schedules run over the run's schedule horizon rather than over one `learn` call and
@@ -17,8 +19,9 @@ SB3's algorithms run unchanged; what rlbox supplies is around them:
   out of `checkpoints/best/`) as tensors beside it, inside the run's checkpoint directory.
 
 Config keys are SB3's constructor arguments and their defaults are SB3's; `net_arch`,
-`activation`, `ortho_init` and `log_std_init` go to `policy_kwargs`, and `normalize_obs` /
-`normalize_reward` wrap the env in SB3's VecNormalize (the RL Zoo's `normalize: true`).
+`activation`, `ortho_init` and `log_std_init` go to `policy_kwargs` (with CnnPolicy `net_arch`
+is the layers after the CNN: the Atari sections set SB3's default, none), and `normalize_obs`
+/ `normalize_reward` wrap the env in SB3's VecNormalize (the RL Zoo's `normalize: true`).
 SB3 is imported only when one of these agents is built.
 """
 
@@ -84,8 +87,9 @@ class SB3Agent:
             )
         self.cls = chunked(getattr(sb3, self.algorithm), horizon)
         self.model = self.cls(
-            "MlpPolicy", self.venv, seed=seed, device=self.device, verbose=0, **self.kwargs()
-        )
+            policy_for(self.vec.observation_space), self.venv, seed=seed, device=self.device,
+            verbose=0, **self.kwargs(),
+        )  # fmt: skip
         self.model.set_logger(Logger(folder=None, output_formats=[]))
 
     @property
@@ -165,11 +169,14 @@ class SB3Agent:
             arrays = (
                 "observations", "next_observations", "actions", "rewards", "dones", "timeouts",
             )  # fmt: skip
+            # Views of the live arrays, as the own replays give, not copies: on Atari SB3's
+            # buffer is 5.6 GB (1e5 transitions of obs and next obs), and the checkpoint writer
+            # makes its own bytes of it.
             state["buffer"] = {
                 "pos": buffer.pos,
                 "full": buffer.full,
                 **{
-                    k: torch.from_numpy(getattr(buffer, k)[:filled].copy())
+                    k: torch.from_numpy(getattr(buffer, k)[:filled])
                     for k in arrays
                     if getattr(buffer, k) is not None  # next_observations with memory saving
                 },
@@ -196,6 +203,16 @@ class SB3Agent:
                 if isinstance(value, Tensor):
                     getattr(buffer, key)[: len(value)] = value.numpy()
             buffer.pos, buffer.full = int(saved["pos"]), bool(saved["full"])
+
+
+def policy_for(observation_space: spaces.Space) -> str:
+    """SB3's CnnPolicy (its Nature CNN) for image observations, such as Atari's uint8 frame
+    stacks [4, 84, 84], else MlpPolicy. rlbox's frames are channel-first already, so SB3 adds no
+    VecTransposeImage, and its `normalize_images` (on by default) scales them by 1/255 in the
+    network, as the own agents do: both see the same uint8 observations."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    return "CnnPolicy" if is_image_space(observation_space) else "MlpPolicy"
 
 
 def _check_off_policy(config: SB3OffPolicyConfig, num_envs: int) -> None:
@@ -256,6 +273,19 @@ class SB3A2C(SB3Agent):
     config_class = SB3A2CConfig
     algorithm = "A2C"
     action_spaces = ON_POLICY_SPACES
+    rlbox_keys = (*SB3Agent.rlbox_keys, "rms_prop_tf_like")
+
+    def kwargs(self) -> dict[str, Any]:
+        values = super().kwargs()
+        c: SB3A2CConfig = self.config
+        if c.use_rms_prop and c.rms_prop_tf_like:
+            # The RL Zoo's Atari A2C (a2c.yml `atari`): SB3's A2C then leaves its own
+            # RMSprop out and keeps the eps given here.
+            from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+            values["policy_kwargs"]["optimizer_class"] = RMSpropTFLike
+            values["policy_kwargs"]["optimizer_kwargs"] = {"eps": c.rms_prop_eps}
+        return values
 
 
 class SB3DQN(SB3Agent):

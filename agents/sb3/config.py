@@ -66,6 +66,11 @@ class SB3A2CConfig(SB3Config):
     max_grad_norm: float = param(0.5, "Clip the gradient's global norm to this.")
     use_rms_prop: bool = param(True, "RMSprop (else Adam).")
     rms_prop_eps: float = param(1e-5, "RMSprop epsilon.")
+    rms_prop_tf_like: bool = param(
+        False,
+        "TensorFlow's RMSprop (eps inside the square root, averages starting at 1), as SB2 and "
+        "the RL Zoo's Atari A2C use: policy_kwargs.optimizer_class=RMSpropTFLike.",
+    )
     normalize_advantage: bool = param(False, "Normalise advantages per rollout.")
     use_sde: bool = param(False, "Generalized state-dependent exploration (Box actions).")
     sde_sample_freq: int = param(-1, "gSDE: new noise every this many steps (-1: per rollout).")
