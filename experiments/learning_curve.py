@@ -45,8 +45,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100_000, help="print every this many steps")
     parser.add_argument("--out", type=Path, default=None, help="PNG (default: RUN/curve.png)")
     args = parser.parse_args()
-    # read directly: a run evaluated rarely has no eval_* column yet, which reports require
-    metrics = pd.read_csv(args.run_dir / rundir.METRICS_FILE)
+    metrics = rundir.read_metrics(args.run_dir)
     config = rundir.read_config(args.run_dir)
     curve = last_k_mean(metrics, args.episodes)
     print(f"{config['agent']} on {config['env']}: mean score of the last {args.episodes} episodes")
@@ -61,8 +60,8 @@ def main() -> None:
     figure = Figure(figsize=(6, 4), dpi=100, layout="constrained")
     ax = figure.subplots()
     ax.plot(metrics["step"], curve, label=f"mean of the last {args.episodes} episodes")
-    if "eval_return_mean" in metrics:
-        evals = metrics[metrics["eval_return_mean"].notna()]
+    evals = metrics[metrics["eval_return_mean"].notna()]
+    if not evals.empty:
         ax.plot(evals["step"], evals["eval_return_mean"], "o", label="evaluation (true score)")
     ax.set_title(f"{config['agent']} on {config['env']}")
     ax.set_ylabel("score")

@@ -196,7 +196,7 @@ def test_curves_put_seeds_on_the_steps_they_all_cover(report):
         ("config.yaml", None),
         ("config.yaml", "agent: [dqn\n"),
         ("config.yaml", "agent: dqn\nenv: CartPole-v1\n"),
-        ("metrics.csv", "step,time\n1000,1.0\n"),
+        ("metrics.csv", "step,loss\n1000,1.0\n"),
         ("result.json", "{"),
     ],
 )

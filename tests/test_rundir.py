@@ -65,7 +65,7 @@ def test_run_dirs_are_the_folders_with_a_config(run_dir, tmp_path):
         ("result.json", "{", rundir.read_result, "is unreadable"),
         ("result.json", '{"env_steps": 200}', rundir.read_result, "is unreadable"),
         ("metrics.csv", None, rundir.read_metrics, "is missing"),
-        ("metrics.csv", "step,time\n1,1.0\n", rundir.read_metrics, "is unreadable"),
+        ("metrics.csv", "step,loss\n1,1.0\n", rundir.read_metrics, "is unreadable"),
         ("metrics.csv", "", rundir.read_metrics, "is unreadable"),
     ],
 )
@@ -77,3 +77,9 @@ def test_a_bad_file_is_one_line_naming_it(run_dir, name, content, read, error):
     with pytest.raises(RlboxError, match=f"/{name} {error}") as raised:
         read(run_dir)
     assert "\n" not in str(raised.value)
+
+
+def test_a_run_not_evaluated_yet_reads_with_empty_evaluation_columns(run_dir):
+    (run_dir / rundir.METRICS_FILE).write_text("step,time,loss\n100,1.0,0.5\n")
+    metrics = rundir.read_metrics(run_dir)
+    assert list(metrics["step"]) == [100] and metrics["eval_return_mean"].isna().all()

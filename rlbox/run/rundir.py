@@ -38,7 +38,8 @@ RESULT_FILE = "result.json"
 CHECKPOINTS_DIR = "checkpoints"
 VIDEOS_DIR = "videos"
 BEST = "best"  # checkpoints/best/: the checkpoint with the highest evaluation return so far
-METRICS_COLUMNS = ("step", "time", "eval_return_mean", "eval_return_std")  # what reports need
+METRICS_COLUMNS = ("step", "time")  # what every metrics.csv has
+EVAL_COLUMNS = ("eval_return_mean", "eval_return_std")  # absent until the first evaluation
 
 
 def run_name_of(agent: str, env_id: str, seed: int) -> str:
@@ -191,4 +192,7 @@ def _check_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     for column in METRICS_COLUMNS:
         if column not in metrics:
             raise ValueError(f"no {column} column")
+    for column in EVAL_COLUMNS:  # a run not evaluated yet (Atari: every 250k steps)
+        if column not in metrics:
+            metrics[column] = float("nan")
     return metrics
