@@ -15,8 +15,12 @@ For DQN only the speed is measured, so two values leave the Zoo's: learning star
 replay holds 20,000 transitions rather than 100,000 (sampling cost does not depend on the
 capacity; SB3's 100k buffer of obs and next obs would take 5.6 GB).
 
+`--amp` adds a row for each own agent with its backbone under bfloat16 autocast (`amp=bf16`,
+heads and losses in float32), against the same SB3 figure: an option of rlbox's own agents
+that SB3 has no counterpart for, off by default.
+
     python experiments/bench_atari.py                       # 100k steps each; needs sb3, atari
-    nice -n 19 python experiments/bench_atari.py --steps 20000 --algos ppo
+    nice -n 19 python experiments/bench_atari.py --steps 20000 --algos ppo --amp
 """
 
 from __future__ import annotations
@@ -47,16 +51,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per agent")
     parser.add_argument("--algos", nargs="+", choices=sorted(PAIRS), default=["ppo", "dqn"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--amp", action="store_true", help="also time amp=bf16 (own agents)")
     args = parser.parse_args()
     print(f"{ENV_ID}, {args.steps} env steps each, training only", flush=True)
-    print(f"{'algo':<5} {'rlbox steps/s':>14} {'sb3 steps/s':>12} {'ratio':>6}", flush=True)
+    print(f"{'algo':<10} {'rlbox steps/s':>13} {'sb3 steps/s':>12} {'ratio':>6}", flush=True)
     for algo in args.algos:
         overrides = DQN_SPEED_ONLY if algo == "dqn" else {}
         ours, theirs = [
             in_fresh_process(steps_per_second, agent, args.steps, args.seed, overrides)
             for agent in PAIRS[algo]
         ]
-        print(f"{algo:<5} {ours:>14.1f} {theirs:>12.1f} {ours / theirs:>6.2f}", flush=True)
+        print(f"{algo:<10} {ours:>13.1f} {theirs:>12.1f} {ours / theirs:>6.2f}", flush=True)
+        if args.amp:
+            own = PAIRS[algo][0]
+            bf16 = in_fresh_process(
+                steps_per_second, own, args.steps, args.seed, {**overrides, "amp": "bf16"}
+            )
+            print(f"{algo + '+bf16':<10} {bf16:>13.1f} {theirs:>12.1f} {bf16 / theirs:>6.2f}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from rlbox.errors import ConfigError
-from rlbox.nn.cnn import image_refusal
+from rlbox.nn.cnn import image_refusal, pixels
 
 
 @dataclass(frozen=True)
@@ -63,4 +63,4 @@ class NatureCNN(nn.Module):
         self.features_dim = options.features
 
     def forward(self, obs: Tensor) -> Tensor:
-        return self.linear(self.convs(obs.float() * self.scale))
+        return self.linear(self.convs(pixels(obs, self.scale)))
