@@ -11,6 +11,13 @@ class ConfigError(RlboxError):
     """A config key or value that does not fit the agent's or the run's config."""
 
 
+def check(condition: bool, key: str, message: str) -> None:
+    """A `ConfigError` "invalid value for 'key': message" unless `condition` holds: how config
+    dataclasses (agents', runs', backbones') validate their fields."""
+    if not condition:
+        raise ConfigError(f"invalid value for {key!r}: {message}")
+
+
 class CheckpointError(RlboxError):
     """A checkpoint or run directory that is missing, corrupt or unsafe to load."""
 

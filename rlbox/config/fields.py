@@ -10,6 +10,7 @@ from dataclasses import field
 from typing import Any, Literal
 
 from rlbox.errors import ConfigError
+from rlbox.errors import check as check  # where config dataclasses have always found it
 
 
 def param(default: Any, help: str) -> Any:
@@ -23,11 +24,6 @@ def param(default: Any, help: str) -> Any:
 def default_of(f: dataclasses.Field) -> Any:
     """A field's default value, whether given directly or by a factory."""
     return f.default_factory() if f.default is dataclasses.MISSING else f.default
-
-
-def check(condition: bool, key: str, message: str) -> None:
-    if not condition:
-        raise ConfigError(f"invalid value for {key!r}: {message}")
 
 
 def field_type(cls: type, key: str) -> Any:
