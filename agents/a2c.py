@@ -51,7 +51,7 @@ class A2C(ActorCriticAgent):
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
         c: A2CConfig = self.config
-        dist, value = self.net(rollout.obs)
+        dist, value = self.net(self.augment(rollout.obs))
         advantage = rollout.advantage
         if c.normalize_advantage and advantage.numel() > 1:
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)

@@ -34,6 +34,7 @@ from rlbox.agents.common.schedules import Linear, decay
 from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
+from rlbox.nn.augment import make_augmentation
 from rlbox.nn.backbone import BackboneSpec
 from rlbox.nn.cnn import is_image
 from rlbox.nn.heads import QNetwork, soft_update
@@ -155,15 +156,21 @@ class DQN:
         self.lr = decay(c.lr_schedule, c.lr, horizon)
         self.per_beta = Linear(c.per_beta, 1.0, horizon)
 
+        backbone = backbone or self.default_backbone
         with seeded_init(seed):
-            features = (backbone or self.default_backbone).build(obs_space)
-            self.q = QNetwork(features, self.n_actions, config.dueling).to(self.device)
+            features = backbone.build(obs_space)
+            self.q = QNetwork(
+                features, self.n_actions, config.dueling, amp=backbone.use.autocast
+            ).to(self.device)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
         # fused: one kernel for the whole update instead of one loop per parameter tensor
         self.parameters = list(self.q.parameters())
         self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
         self.rng = Generators(seed, self.device)
         self.generator = self.rng.device  # replay sampling and exploration draw on the device
+        # training batches only (obs and next obs each their own shift, as DrQ): acting sees
+        # the observations as they are
+        self.augment = make_augmentation(backbone.use.augment, obs_space, self.generator)
 
         # the space's dtype: uint8 frames stay uint8 in the replay until the network
         obs_dtype = observation_dtype(obs_space)
@@ -202,6 +209,11 @@ class DQN:
     @property
     def env_steps(self) -> int:
         return self.loop.env_steps
+
+    def backbones(self) -> list[torch.nn.Module]:
+        """The backbones of the online and the target network (what `backbone.init_from`
+        loads)."""
+        return [self.q.backbone, self.q_target.backbone]
 
     def learn(self, steps: int) -> dict[str, float]:
         return run_loop(self, self.env, self.loop, steps)
@@ -283,10 +295,11 @@ class DQN:
         return loss.detach(), q_taken.detach().mean()
 
     def _q_and_target(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        q_taken = self.q(batch.obs).gather(1, batch.action.unsqueeze(1)).squeeze(1)
+        obs, next_obs = self.augment(batch.obs), self.augment(batch.next_obs)
+        q_taken = self.q(obs).gather(1, batch.action.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
-            next_q_online = self.q(batch.next_obs) if self.config.double else None
-            next_q_target = self.q_target(batch.next_obs)
+            next_q_online = self.q(next_obs) if self.config.double else None
+            next_q_target = self.q_target(next_obs)
             target = td_target(batch.reward, batch.discount, next_q_target, next_q_online)
         return q_taken, target
 

@@ -89,7 +89,7 @@ class PPO(ActorCriticAgent):
         steps = 0
         for _ in range(c.n_epochs):
             for batch in self.minibatches(rollout, n):
-                dist, value = self.net(batch.obs)
+                dist, value = self.net(self.augment(batch.obs))
                 logprob = dist.log_prob(batch.action)
                 advantage = batch.advantage
                 if c.normalize_advantage and advantage.numel() > 1:

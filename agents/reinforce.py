@@ -50,7 +50,7 @@ class Reinforce(ActorCriticAgent):
 
     def train_on(self, rollout: Rollout) -> dict[str, Tensor | float]:
         c: ReinforceConfig = self.config
-        dist, value = self.net(rollout.obs)
+        dist, value = self.net(self.augment(rollout.obs))
         advantage = rollout.returns - value.detach()
         if c.normalize_advantage and advantage.numel() > 1:
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)

@@ -2,8 +2,9 @@
 
 Gymnasium steps on the host in numpy; this adapter is the one place where arrays cross to
 torch, once per step for the whole batch. Each copy is `gymnasium.make(env_id, **options)`
-through `wrappers.adapt_spaces`, as the evaluation env is (`make_eval`), so agents train on the
-spaces and env options they are evaluated on.
+through `wrappers.adapt_spaces` (and `wrappers.HistoryWindow` where `history` asks for one), as
+the evaluation env is (`make_eval`), so agents train on the spaces and env options they are
+evaluated on.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ import torch
 from torch import Tensor
 
 from rlbox.envs.base import AUTORESET_MODE, EpisodeTracker, Step, observation_dtype
-from rlbox.envs.wrappers import adapt_spaces
+from rlbox.envs.wrappers import adapt_spaces, with_history
 
 
-def make_training_copy(env_id: str, options: Mapping[str, Any]) -> gym.Env:
+def make_training_copy(env_id: str, options: Mapping[str, Any], history: int = 0) -> gym.Env:
     """One copy as training sees it, the same env as `make_eval`'s."""
-    return adapt_spaces(gym.make(env_id, **options))
+    return with_history(adapt_spaces(gym.make(env_id, **options)), history)
 
 
 class GymnasiumVectorEnv:
     """`num_envs` Gymnasium copies stepped in turn on the host (a `SyncVectorEnv`), as torch
-    tensors on `device`; `options` go to every copy's `gymnasium.make`."""
+    tensors on `device`; `options` go to every copy's `gymnasium.make`. With `history` K > 0
+    each copy's observations are windows of its last K (`wrappers.HistoryWindow`), the final
+    observation of an episode too, since the window wraps each copy inside the vector env."""
 
     autoreset_mode = AUTORESET_MODE
 
@@ -38,13 +41,15 @@ class GymnasiumVectorEnv:
         num_envs: int,
         device: torch.device | str = "cpu",
         options: Mapping[str, Any] | None = None,
+        history: int = 0,
     ) -> None:
         self.env_id = env_id
         self.num_envs = num_envs
         self.device = torch.device(device)
         self.options = dict(options or {})
+        self.history = history
         self.env = gym.vector.SyncVectorEnv(
-            [partial(make_training_copy, env_id, self.options)] * num_envs,
+            [partial(make_training_copy, env_id, self.options, history)] * num_envs,
             autoreset_mode=self.autoreset_mode,
         )
         self.single_observation_space = self.env.single_observation_space

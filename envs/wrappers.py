@@ -15,6 +15,10 @@ vector env, envs/atari/vector.py):
 
 One-hot observations are what Stable-Baselines3 feeds its MLPs for discrete observations; an
 index fed as a number would tell the network that state 7 lies between states 6 and 8.
+
+`HistoryWindow` goes on top of the adapters where a run asks for one (`history=K`): the
+sequence backbones (rlbox.nn.seq) read the last K observations as one observation, so buffers
+and losses stay those of a memoryless agent.
 """
 
 from __future__ import annotations
@@ -84,6 +88,50 @@ def adapt_spaces(env: gym.Env) -> gym.Env:
     ):
         env = ZeroBasedActions(env)
     return env
+
+
+class HistoryWindow(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """The last `length` observations as one: Box(length, *shape), the newest last.
+
+    After a reset the window is zeros but for its last row, the first observation (a frame
+    stack padded with zeros, not with copies of the first observation, so that the network sees
+    where the episode began); each step shifts it by one. The bounds are the env's,
+    repeated per row and widened to include 0 where they exclude the padding. Each call returns
+    a new array: a vector env keeps the final observation of an episode while the reset of the
+    same step refills the window.
+    """
+
+    def __init__(self, env: gym.Env, length: int) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, length=length)
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, spaces.Box):
+            raise RlboxError(f"a history window needs Box observations, got {space}")
+        if length < 1:
+            raise RlboxError(f"a history window needs length >= 1, got {length}")
+        low = np.minimum(np.broadcast_to(space.low, space.shape), 0)
+        high = np.maximum(np.broadcast_to(space.high, space.shape), 0)
+        self.observation_space = spaces.Box(
+            np.stack([low] * length), np.stack([high] * length), dtype=space.dtype
+        )
+        self._window = np.zeros(self.observation_space.shape, dtype=space.dtype)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._window[:] = 0
+        self._window[-1] = obs
+        return self._window.copy(), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._window[:-1] = self._window[1:]
+        self._window[-1] = obs
+        return self._window.copy(), reward, terminated, truncated, info
+
+
+def with_history(env: gym.Env, length: int | None) -> gym.Env:
+    """`env` seeing windows of its last `length` observations; `env` itself for 0 or None."""
+    return HistoryWindow(env, length) if length else env
 
 
 ADAPTERS = (OneHotObservations, ZeroBasedActions)

@@ -18,8 +18,10 @@ class Agent(Protocol):
     it. The runner decides when training stops; `learn(steps)` takes the steps it is given.
 
     An agent that builds its networks through `rlbox.nn` declares `default_backbone` (a
-    `BackboneSpec`) and takes `backbone=` (the run's config section `backbone`); the others
-    (sb3-*, tfa-*) declare neither and size their networks with their library's keys.
+    `BackboneSpec`), takes `backbone=` (the run's config section `backbone`) and lists the
+    backbones it built with `backbones()` (what `backbone.init_from` loads). sb3-* agents
+    declare `optional_backbone = True`: their library's network, or a named rlbox backbone as
+    its features extractor. tfa-* agents size their networks with their library's keys only.
     """
 
     config_class: ClassVar[type]

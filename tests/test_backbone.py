@@ -44,7 +44,11 @@ def test_a_space_the_backbone_cannot_read_is_one_line_naming_those_that_can():
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
-        ("mlpp", {}, r"unknown backbone 'mlpp' \(did you mean 'mlp'\?\); known: mlp"),
+        (
+            "mlpp",
+            {},
+            r"unknown backbone 'mlpp' \(did you mean 'mlp'\?\); known: alexnet, .*mlp, nature_cnn",
+        ),
         (
             "mlp",
             {"depth": 3},
@@ -92,10 +96,11 @@ def test_the_backbone_section_takes_dotted_and_bare_keys_over_the_agents_default
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"backbone": "resnet"}, r"unknown backbone 'resnet'"),
+        ({"backbone": "resnett"}, r"unknown backbone 'resnett' \(did you mean 'resnet'\?\)"),
         (
             {"backbone.depth": 3},
-            r"unknown config key 'backbone.depth' for dqn; known: activation, hidden_sizes",
+            r"unknown config key 'backbone.depth' for dqn; known: activation, amp, augment, "
+            r"compile, freeze, hidden_sizes, init_from",
         ),
         (
             {"backbone.activation": "gelu"},
@@ -115,6 +120,9 @@ def test_agents_that_build_no_rlbox_backbone_refuse_backbone_keys():
     with pytest.raises(ConfigError, match=r"sb3-ppo builds no rlbox backbone"):
         resolve("sb3-ppo", "CartPole-v1", SB3PPOConfig, {"backbone.hidden_sizes": [8]})
     assert "backbone" not in resolve("sb3-ppo", "CartPole-v1", SB3PPOConfig, {}).to_dict()
+    # sb3-* agents take one where it is named (tests/test_backbone_use.py)
+    named = resolve("sb3-ppo", "CartPole-v1", SB3PPOConfig, {"backbone": "mlp"}, None, True)
+    assert named.backbone == BackboneSpec("mlp", {"hidden_sizes": (64, 64), "activation": "tanh"})
 
 
 def test_the_backbone_round_trips_through_config_yaml_and_old_configs_still_resolve():

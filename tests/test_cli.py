@@ -58,6 +58,16 @@ def assert_clean_error(proc, message, out: Path):
         (["train", "dqn", "CartPole-v1", "--steps", "ten"], "Invalid value for '--steps'"),
         (["train", "dqn", "CartPole-v1", "--set", "bogus=1"], "unknown config key 'bogus'"),
         (["train", "dqn", "CartPole-v1", "--set", "batch_size=big"], "expected int, got 'big'"),
+        (["train", "ppo", "CartPole-v1", "--backbone", "resnett"], "unknown backbone 'resnett'"),
+        (
+            ["train", "ppo", "CartPole-v1", "--backbone", "resnet"],
+            "backbone 'resnet' cannot read observations",
+        ),
+        (
+            ["train", "dqn", "CartPole-v1", "--set", "augment=shift"],
+            "augment=shift shifts images",
+        ),
+        (["list", "--env", "CartPole-v1"], "--env goes with --backbones"),
         (["train", "dqn", "CartPole-v1", "--set", "lr"], "expected key=value"),
         (["train", "dqn", "Pendulum-v1"], "dqn needs a Discrete action space"),
         (["train", "ppo", "CartPole-v1", "--set", "n_steps=0"], "'n_steps': must be >= 1"),
@@ -149,6 +159,11 @@ def test_list_shows_agents_tuned_envs_and_probes(tmp_path):
         assert expected in proc.stdout
     proc = rlbox("list", "--config", "dqn", cwd=tmp_path)
     assert proc.returncode == 0 and "batch_size" in proc.stdout and "eval_every" in proc.stdout
+    proc = rlbox("list", "--backbones", "--env", "CartPole-v1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if "│" in line}
+    assert "4,480" in rows["mlp"]  # 4 -> 64 -> 64: 320 + 4,160 weights and biases
+    assert "(it reads channel-first images" in rows["resnet"] and "," in rows["gru"]
 
 
 def test_import_rlbox_loads_no_agent_env_or_tensorflow():

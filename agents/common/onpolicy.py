@@ -21,6 +21,7 @@ from rlbox.agents.common.schedules import decay
 from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
+from rlbox.nn.augment import make_augmentation
 from rlbox.nn.backbone import BackboneSpec
 from rlbox.nn.distributions import flat_action_shape, make_policy_head
 from rlbox.nn.heads import ActorCritic
@@ -117,9 +118,14 @@ class ActorCriticAgent:
                 bounds=config.action_bounds,
                 sde=config.use_sde,
             )
-            self.net = ActorCritic(actor_body, critic_body, head).to(self.device)
-        # action sampling, gSDE noise and minibatch shuffling all draw from the agent's own
+            self.net = ActorCritic(actor_body, critic_body, head, amp=backbone.use.autocast).to(
+                self.device
+            )
+        # action sampling, gSDE noise, minibatch shuffling and augmentation all draw from the
+        # agent's own generators
         self.rng = Generators(seed, self.device)
+        # training batches only: acting and evaluation see the observations as they are
+        self.augment = make_augmentation(backbone.use.augment, obs_space, self.rng.device)
         self.parameters = list(self.net.parameters())
         if config.optimizer == "rmsprop":
             # As in A2C's reference implementation (Mnih et al., 2016; SB3): alpha .99, eps 1e-5.
@@ -251,6 +257,10 @@ class ActorCriticAgent:
         self.noise_age = 0
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         return metrics
+
+    def backbones(self) -> list[torch.nn.Module]:
+        """The backbones of the agent's networks (what `backbone.init_from` loads)."""
+        return self.net.backbones()
 
     def gradient_step(self, loss: Tensor) -> None:
         """One clipped step of this agent's optimizer on `loss` (agents/common/gradient.py)."""

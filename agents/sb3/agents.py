@@ -18,7 +18,9 @@ SB3's algorithms run unchanged; what rlbox supplies is around them:
   statistics and the replay buffer (under the top-level key "buffer", which the runner leaves
   out of `checkpoints/best/`) as tensors beside it, inside the run's checkpoint directory.
 
-Config keys are SB3's constructor arguments and their defaults are SB3's; `net_arch`,
+`--backbone NAME` makes SB3 build that rlbox backbone as its features extractor, with heads
+straight on it as the own agents have (agents/sb3/extractor.py); without it SB3 builds its own
+network. Config keys are SB3's constructor arguments and their defaults are SB3's; `net_arch`,
 `activation`, `ortho_init` and `log_std_init` go to `policy_kwargs` (with CnnPolicy `net_arch`
 is the layers after the CNN: the Atari sections set SB3's default, none), and `normalize_obs`
 / `normalize_reward` wrap the env in SB3's VecNormalize (the RL Zoo's `normalize: true`).
@@ -46,9 +48,11 @@ from rlbox.agents.sb3.config import (
     SB3SACConfig,
     SB3TD3Config,
 )
+from rlbox.agents.sb3.extractor import extractor_kwargs
 from rlbox.agents.sb3.vec_env import as_vec_env, chunked, import_sb3
 from rlbox.envs.base import VectorEnv
 from rlbox.errors import ConfigError
+from rlbox.nn.backbone import BackboneSpec
 
 
 class SB3Agent:
@@ -63,8 +67,18 @@ class SB3Agent:
         "lr_schedule", "net_arch", "activation", "normalize_obs", "normalize_reward",
     )  # fmt: skip
 
+    # SB3's own network, or an rlbox backbone as its features extractor where one is named
+    optional_backbone: ClassVar[bool] = True
+
     def __init__(
-        self, env: VectorEnv, config: SB3Config, *, device: torch.device, seed: int, horizon: int
+        self,
+        env: VectorEnv,
+        config: SB3Config,
+        *,
+        device: torch.device,
+        seed: int,
+        horizon: int,
+        backbone: BackboneSpec | None = None,
     ) -> None:
         sb3 = import_sb3()
         from stable_baselines3.common.logger import Logger
@@ -76,6 +90,7 @@ class SB3Agent:
         self.device = torch.device(device)
         self.seed = seed
         self.horizon = horizon
+        self.backbone = backbone
         self.vec = as_vec_env(env)
         self.venv = self.vec
         if config.normalize_obs or config.normalize_reward:
@@ -109,6 +124,8 @@ class SB3Agent:
         for key in self.policy_keys:
             if key in values:
                 policy_kwargs[key] = values.pop(key)
+        if self.backbone is not None:
+            policy_kwargs.update(extractor_kwargs(self.backbone))
         for key in self.rlbox_keys:
             values.pop(key)
         values["learning_rate"] = (

@@ -17,7 +17,9 @@ class SB3Config:
         "'linear' decays the learning rate to 0 over the schedule horizon (RL Zoo's lin_).",
     )
     gamma: float = param(0.99, "Discount factor.")
-    net_arch: tuple[int, ...] = param((64, 64), "Hidden layer sizes (policy_kwargs.net_arch).")
+    net_arch: tuple[int, ...] = param(
+        (64, 64), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
+    )
     activation: Literal["tanh", "relu"] = param("tanh", "Hidden activation (activation_fn).")
     normalize_obs: bool = param(False, "Wrap the env in VecNormalize for observations.")
     normalize_reward: bool = param(False, "Wrap the env in VecNormalize for rewards.")
@@ -148,7 +150,9 @@ class SB3SACConfig(SB3OffPolicyConfig):
     target_update_interval: int = param(1, "Gradient steps between target updates.")
     use_sde: bool = param(False, "Generalized state-dependent exploration.")
     sde_sample_freq: int = param(-1, "gSDE: new noise every this many steps (-1: per rollout).")
-    net_arch: tuple[int, ...] = param((256, 256), "Hidden layer sizes (policy_kwargs.net_arch).")
+    net_arch: tuple[int, ...] = param(
+        (256, 256), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
+    )
     log_std_init: float = param(-3.0, "Initial log-std of the Gaussian policy.")
 
     def __post_init__(self) -> None:
@@ -161,7 +165,9 @@ class SB3SACConfig(SB3OffPolicyConfig):
 @dataclass(frozen=True)
 class SB3TD3Config(SB3OffPolicyConfig):
     learning_rate: float = param(1e-3, "Learning rate.")
-    net_arch: tuple[int, ...] = param((400, 300), "Hidden layer sizes (policy_kwargs.net_arch).")
+    net_arch: tuple[int, ...] = param(
+        (400, 300), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
+    )
     action_noise_std: float = param(0.1, "Std of the Gaussian exploration noise, in action units.")
     policy_delay: int = param(2, "Critic updates per actor update.")
     target_policy_noise: float = param(0.2, "Std of the target policy smoothing noise.")
@@ -171,7 +177,9 @@ class SB3TD3Config(SB3OffPolicyConfig):
 @dataclass(frozen=True)
 class SB3DDPGConfig(SB3OffPolicyConfig):
     learning_rate: float = param(1e-3, "Learning rate.")
-    net_arch: tuple[int, ...] = param((400, 300), "Hidden layer sizes (policy_kwargs.net_arch).")
+    net_arch: tuple[int, ...] = param(
+        (400, 300), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
+    )
     action_noise_std: float = param(0.1, "Std of the Gaussian exploration noise, in action units.")
 
 

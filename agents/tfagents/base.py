@@ -127,7 +127,9 @@ class TFAgentsAgent:
         self.horizon = horizon
         env.close()  # rlbox's vector env gave the id, size and spaces; TF-Agents steps its own
         tf.random.set_seed(seed)
-        self.envs = BatchedGymnasium(env.env_id, env.num_envs, seed, getattr(env, "options", {}))
+        self.envs = BatchedGymnasium(
+            env.env_id, env.num_envs, seed, getattr(env, "options", {}), getattr(env, "history", 0)
+        )
         self.py_env = self.envs.env
         self.time_step_spec = tensor_spec.from_spec(self.py_env.time_step_spec())
         self.action_spec = tensor_spec.from_spec(self.py_env.action_spec())

@@ -178,11 +178,16 @@ class BatchedGymnasium:
     """
 
     def __init__(
-        self, env_id: str, num_envs: int, seed: int, options: Mapping[str, Any] | None = None
+        self,
+        env_id: str,
+        num_envs: int,
+        seed: int,
+        options: Mapping[str, Any] | None = None,
+        history: int = 0,
     ) -> None:
-        # The training pipeline of rlbox's own agents, with the run's env options.
+        # The training pipeline of rlbox's own agents, with the run's env options and window.
         self.copies = [
-            GymnasiumPyEnvironment(make_training_copy(env_id, options or {}))
+            GymnasiumPyEnvironment(make_training_copy(env_id, options or {}, history))
             for _ in range(num_envs)
         ]
         self.env = batched_py_environment.BatchedPyEnvironment(self.copies, multithreading=False)

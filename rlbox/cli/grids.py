@@ -40,6 +40,10 @@ def compare(
     jobs: Annotated[
         int | None, typer.Option(help="Runs at a time (default: the number of cores).")
     ] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="The same perception backbone for every agent (`rlbox list`)."),
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Config key for every agent: --set eval_every=5000."),
@@ -57,7 +61,10 @@ def compare(
     if out is None:
         budget = f"-{steps}" if steps else ""
         out = Path("runs") / f"compare-{'-'.join(env)}-{'-'.join(agents)}{budget}".replace("/", "_")
-    grid = make_grid(agents, env, list(range(seeds)), out, steps, jobs, parse_overrides(set_ or []))
+    overrides = parse_overrides(set_ or [])
+    if backbone is not None:
+        overrides["backbone"] = backbone
+    grid = make_grid(agents, env, list(range(seeds)), out, steps, jobs, overrides)
     _run_and_compare(grid)
 
 

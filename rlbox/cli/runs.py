@@ -23,6 +23,10 @@ def train(
     backend: Annotated[
         str | None, typer.Option(help="gymnasium (default) or torch (torch-native envs).")
     ] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="Perception backbone (`rlbox list --backbones`); --set backbone.X=..."),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config key: --set lr=5e-4.")
     ] = None,
@@ -52,7 +56,7 @@ def train(
         os.environ["RLBOX_VERBOSE"] = "1"  # read by rlbox.agents.tfagents.env
 
     if resume is not None:
-        given = (agent, env, set_, video, backend, device)
+        given = (agent, env, set_, video, backend, backbone, device)
         if any(given) or config or seed is not None or num_envs is not None:
             raise RlboxError("--resume takes the run's own config; only --steps may change it")
         result = runner.resume(resume, steps=steps, progress=not quiet)
@@ -82,6 +86,7 @@ def train(
                 **overrides,
                 **({"video": True} if video else {}),
                 **({"backend": backend} if backend else {}),
+                **({"backbone": backbone} if backbone else {}),
             },
             out=out,
             progress=not quiet,

@@ -30,7 +30,7 @@ import yaml
 from rlbox.config.fields import check, coerce, default_of, field_type, param, to_plain
 from rlbox.config.tuned import load_hyperparams
 from rlbox.errors import ConfigError
-from rlbox.nn.backbone import BackboneSpec, options_class
+from rlbox.nn.backbone import USE_KEYS, BackboneSpec, BackboneUse, options_class
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,15 @@ class Experiment:
             "env_options": to_plain(self.env_options),
         }
         if self.backbone is not None:
-            config["backbone"] = {"name": self.backbone.name, **to_plain(self.backbone.options)}
+            # How the backbone is used is written only where it differs from plain use, so that
+            # runs made before these keys existed keep their identity.
+            plain = dataclasses.asdict(BackboneUse())
+            use = {k: v for k, v in dataclasses.asdict(self.backbone.use).items() if v != plain[k]}
+            config["backbone"] = {
+                "name": self.backbone.name,
+                **to_plain(self.backbone.options),
+                **use,
+            }
         return config
 
 
@@ -183,6 +191,7 @@ def resolve(
     config_class: type,
     overrides: dict[str, Any],
     default_backbone: BackboneSpec | Callable[[dict[str, Any]], BackboneSpec] | None = None,
+    optional_backbone: bool = False,
 ) -> Experiment:
     """Merge defaults, tuned values and overrides into a validated `Experiment`.
 
@@ -191,7 +200,8 @@ def resolve(
     `gymnasium.make`, checked when the env is made); `backbone` names the backbone.
     `default_backbone` is the agent's (None: the agent builds no rlbox backbone, and backbone
     keys are an error), or a function of the env options that chooses it (by the observations:
-    images get a CNN).
+    images get a CNN). `optional_backbone`: an agent with a network of its own library (sb3-*)
+    that takes an rlbox backbone instead where one is named.
     """
     backend = overrides.get("backend", overrides.get("run.backend", RunConfig.backend))
     values = load_hyperparams(agent, env_id, str(backend))
@@ -202,21 +212,31 @@ def resolve(
         )
     fields_of: dict[str, type] = {"run": RunConfig, "agent": config_class}
     backbone_name = values.pop("backbone", None)
+    named_only = optional_backbone and default_backbone is None and backbone_name is not None
+    if named_only:  # no options of the agent's own to start from: the backbone's defaults
+        default_backbone = BackboneSpec(str(backbone_name))
     if default_backbone is not None:
         backbone_name = str(backbone_name or default_backbone.name)
         fields_of["backbone"] = options_class(backbone_name)
-    elif backbone_name is not None or any(k.startswith("backbone.") for k in values):
+    elif any(k.startswith("backbone.") for k in values) or backbone_name is not None:
         raise ConfigError(
-            f"{agent} builds no rlbox backbone: its network is set by its own keys "
+            f"backbone options for {agent} need a backbone named (--backbone NAME); without one "
+            f"it uses its library's network, set by its own keys (`rlbox list --config {agent}`)"
+            if optional_backbone
+            else f"{agent} builds no rlbox backbone: its network is set by its own keys "
             f"(`rlbox list --config {agent}`)"
         )
     names = {
         section: {f.name for f in dataclasses.fields(cls)} for section, cls in fields_of.items()
     }
+    if "backbone" in names:
+        names["backbone"] |= set(USE_KEYS)
     given: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for key, value in values.items():
         section, name = _section_of(key, names, agent)
-        if section != "env":
+        if section == "backbone" and name in USE_KEYS:
+            value = coerce(name, value, field_type(BackboneUse, name))
+        elif section != "env":
             value = coerce(name, value, field_type(fields_of[section], name))
         given[section][name] = value
     run = RunConfig(**given["run"])
@@ -225,11 +245,12 @@ def resolve(
     backbone = None
     if default_backbone is not None:
         start = default_backbone.options if backbone_name == default_backbone.name else {}
+        use = {k: given["backbone"].pop(k) for k in USE_KEYS if k in given["backbone"]}
         options = fields_of["backbone"](**{**start, **given["backbone"]})  # validates
-        backbone = BackboneSpec(backbone_name, dataclasses.asdict(options))
+        backbone = BackboneSpec(backbone_name, dataclasses.asdict(options), BackboneUse(**use))
     return Experiment(
         agent, env_id, run, config_class(**given["agent"]), given["env"], backbone,
-        default_backbone,
+        None if named_only else default_backbone,
     )  # fmt: skip
 
 

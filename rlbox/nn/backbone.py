@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -30,6 +30,18 @@ from rlbox.registry import Registry
 BACKBONES: Registry[type[nn.Module]] = Registry("backbone")
 BACKBONES.register("mlp", "rlbox.nn.mlp:MLP")
 BACKBONES.register("nature_cnn", "rlbox.nn.cnn.nature:NatureCNN")
+BACKBONES.register("impala_cnn", "rlbox.nn.cnn.impala:ImpalaCNN")
+BACKBONES.register("lenet", "rlbox.nn.cnn.lenet:LeNet")
+BACKBONES.register("alexnet", "rlbox.nn.cnn.alexnet:AlexNet")
+BACKBONES.register("vgg", "rlbox.nn.cnn.vgg:VGG")
+BACKBONES.register("nin", "rlbox.nn.cnn.nin:NiN")
+BACKBONES.register("googlenet", "rlbox.nn.cnn.googlenet:GoogLeNet")
+BACKBONES.register("resnet", "rlbox.nn.cnn.resnet:ResNet")
+BACKBONES.register("densenet", "rlbox.nn.cnn.densenet:DenseNet")
+BACKBONES.register("vit", "rlbox.nn.seq.vit:ViT")
+BACKBONES.register("gru", "rlbox.nn.seq.recurrent:GRU")
+BACKBONES.register("lstm", "rlbox.nn.seq.recurrent:LSTM")
+BACKBONES.register("transformer", "rlbox.nn.seq.transformer:Transformer")
 
 
 def options_class(name: str) -> type:
@@ -69,12 +81,62 @@ def _torch_dtype(space: spaces.Space) -> torch.dtype:
 
 
 @dataclass(frozen=True)
+class BackboneUse:
+    """How an agent uses its backbone, whichever it is: keys of the config's backbone section
+    next to the backbone's own options."""
+
+    augment: Literal["none", "shift"] = field(
+        default="none",
+        metadata={"help": "Augment image observations of training batches: 'shift' (DrQ)."},
+    )
+    init_from: str = field(
+        default="",
+        metadata={"help": "A run directory whose encoder this one starts from (same backbone)."},
+    )
+    freeze: bool = field(
+        default=False, metadata={"help": "Keep the backbone's weights fixed (with init_from)."}
+    )
+    amp: Literal["none", "bf16"] = field(
+        default="none",
+        metadata={"help": "Run the backbone in bfloat16 autocast (heads and losses in float32)."},
+    )
+    compile: bool = field(
+        default=False, metadata={"help": "torch.compile the backbone (slow to start on CPU)."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.augment not in ("none", "shift"):
+            raise ConfigError(
+                f"invalid value for 'augment': one of none, shift, got {self.augment!r}"
+            )
+        if self.amp not in ("none", "bf16"):
+            raise ConfigError(f"invalid value for 'amp': one of none, bf16, got {self.amp!r}")
+
+    @property
+    def autocast(self) -> torch.dtype | None:
+        """The dtype the backbone runs in under autocast; None: full precision."""
+        return torch.bfloat16 if self.amp == "bf16" else None
+
+
+USE_KEYS = tuple(f.name for f in dataclasses.fields(BackboneUse))
+
+
+@dataclass(frozen=True)
 class BackboneSpec:
     """Which backbone an agent builds, and with which options: data, so that a run's config can
-    hold it and an agent can build as many as it needs (an actor's and a critic's)."""
+    hold it and an agent can build as many as it needs (an actor's and a critic's). `use` says
+    how the agent uses it (augmentation, transfer, freezing)."""
 
     name: str = "mlp"
     options: dict[str, Any] = field(default_factory=dict)
+    use: BackboneUse = field(default_factory=BackboneUse)
 
     def build(self, observation_space: spaces.Space) -> nn.Module:
-        return make_backbone(self.name, observation_space, **self.options)
+        """The backbone, frozen or compiled as `use` says (`Module.compile` keeps the names of
+        its parameters, so checkpoints do not depend on it)."""
+        module = make_backbone(self.name, observation_space, **self.options)
+        if self.use.freeze:
+            module.requires_grad_(False)
+        if self.use.compile:
+            module.compile()
+        return module

@@ -32,14 +32,31 @@ class QHead(nn.Module):
         return self.value(features) + advantage - advantage.mean(dim=-1, keepdim=True)
 
 
+def encode(body: nn.Module, obs: Tensor, amp: torch.dtype | None) -> Tensor:
+    """The features of `obs`: the backbone under autocast to `amp` (None: full precision), its
+    output back in float32, so that heads, log-probabilities and losses stay in full precision
+    (PPO's ratios and KL estimates in bfloat16 round to zero)."""
+    if amp is None:
+        return body(obs)
+    with torch.autocast(obs.device.type, dtype=amp):
+        return body(obs).float()
+
+
 class QNetwork(nn.Module):
-    def __init__(self, backbone: nn.Module, n_actions: int, dueling: bool = False) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        n_actions: int,
+        dueling: bool = False,
+        amp: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = QHead(backbone.features_dim, n_actions, dueling)
+        self.amp = amp
 
     def forward(self, obs: Tensor) -> Tensor:
-        return self.head(self.backbone(obs))
+        return self.head(encode(self.backbone, obs, self.amp))
 
 
 @torch.no_grad()
@@ -61,8 +78,15 @@ class ActorCritic(nn.Module):
     policy), 1 for the value.
     """
 
-    def __init__(self, actor_body: nn.Module, critic_body: nn.Module | None, head: nn.Module):
+    def __init__(
+        self,
+        actor_body: nn.Module,
+        critic_body: nn.Module | None,
+        head: nn.Module,
+        amp: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
+        self.amp = amp  # the backbones' autocast dtype (`encode`)
         self.actor_body = actor_body
         self.critic_body = critic_body  # None: the critic shares the actor's backbone
         self.head = head
@@ -75,10 +99,16 @@ class ActorCritic(nn.Module):
         nn.init.orthogonal_(self.value_head.weight, 1.0)
 
     def forward(self, obs: Tensor) -> tuple[Distribution, Tensor]:
-        features = self.actor_body(obs)
-        critic_features = features if self.critic_body is None else self.critic_body(obs)
+        features = encode(self.actor_body, obs, self.amp)
+        critic_features = (
+            features if self.critic_body is None else encode(self.critic_body, obs, self.amp)
+        )
         return self.head(features), self.value_head(critic_features).squeeze(-1)
 
     def value(self, obs: Tensor) -> Tensor:
         body = self.actor_body if self.critic_body is None else self.critic_body
-        return self.value_head(body(obs)).squeeze(-1)
+        return self.value_head(encode(body, obs, self.amp)).squeeze(-1)
+
+    def backbones(self) -> list[nn.Module]:
+        """The actor's backbone, and the critic's when it has its own."""
+        return [self.actor_body] + ([] if self.critic_body is None else [self.critic_body])

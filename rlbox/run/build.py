@@ -45,13 +45,19 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
     default_backbone = getattr(agent_class, "default_backbone", None)
     if default_backbone is not None:
         default_backbone = partial(backbone_for_observations, env_id, default_backbone)
-    experiment = resolve(agent, env_id, agent_class.config_class, overrides, default_backbone)
+    experiment = resolve(
+        agent, env_id, agent_class.config_class, overrides, default_backbone,
+        optional_backbone=getattr(agent_class, "optional_backbone", False),
+    )  # fmt: skip
     if experiment.run.backend == "torch":
         from rlbox.envs import torch_env_ids
 
         if env_id not in torch_env_ids():
             raise RlboxError(f"--backend torch: {env_id} has no torch-native twin; "
                              f"envs that have one: {', '.join(torch_env_ids())}")  # fmt: skip
+    experiment = with_history_window(experiment)
+    if experiment.backbone is not None and experiment.backbone.use.init_from:
+        check_transfer_source(experiment)
     if atari:  # every preprocessing option recorded: the run says what it trained on
         from rlbox.envs.atari import resolved_options
 
@@ -64,6 +70,69 @@ def prepare(agent: str, env_id: str, overrides: dict[str, Any]) -> tuple[Experim
 
         check_video_support(env_id, experiment.env_options)
     return experiment, agent_class
+
+
+def with_history_window(experiment: Experiment) -> Experiment:
+    """The experiment with env option `history` set to its backbone's window (a sequence
+    backbone reads the last K observations, which the env's HistoryWindow provides), so that
+    training, evaluation and recording all see the same windows and config.yaml says so."""
+    from rlbox.nn.backbone import BACKBONES
+
+    spec = experiment.backbone
+    option = None if spec is None else getattr(BACKBONES.get(spec.name), "window_option", None)
+    if option is None:
+        return experiment
+    window = spec.options[option]
+    given = experiment.env_options.get("history")
+    if given is not None and given != window:
+        raise ConfigError(
+            f"env.history={given} differs from backbone.{option}={window}: "
+            f"backbone {spec.name!r} sets the env's history window itself"
+        )
+    if experiment.run.backend == "torch":
+        raise ConfigError(
+            f"backbone {spec.name!r} reads windows of the last {window} observations, which "
+            "only the gymnasium backend makes; use --backend gymnasium"
+        )
+    options = {**experiment.env_options, "history": window}
+    return dataclasses.replace(experiment, env_options=options)
+
+
+def check_transfer_source(experiment: Experiment) -> None:
+    """A one-line error unless `backbone.init_from` names a run with a checkpoint whose backbone
+    is this one's (name and options)."""
+    spec = experiment.backbone
+    source = Path(spec.use.init_from)
+    saved = read_experiment(source)  # one line if it is no run directory
+    if saved.backbone is None or (saved.backbone.name, saved.backbone.options) != (
+        spec.name,
+        spec.options,
+    ):
+        theirs = "none" if saved.backbone is None else saved.backbone.name
+        raise ConfigError(
+            f"backbone.init_from={source}: that run's backbone ({theirs}, "
+            f"{'' if saved.backbone is None else saved.backbone.options}) is not this one's "
+            f"({spec.name}, {spec.options})"
+        )
+    if not checkpoint.list_checkpoints(source / "checkpoints"):
+        raise CheckpointError(f"backbone.init_from={source}: that run has no checkpoint yet")
+
+
+def transfer_backbone(agent: Agent, experiment: Experiment) -> None:
+    """Load the backbone of the run `backbone.init_from` names (its newest checkpoint) into each
+    of `agent`'s backbones; the input shapes must match (the weights' shapes say so)."""
+    source = Path(experiment.backbone.use.init_from)
+    saved = read_experiment(source)
+    newest = checkpoint.list_checkpoints(source / "checkpoints")[-1]
+    donor = load_agent(saved, newest).backbones()[0].state_dict()
+    for backbone in agent.backbones():
+        try:
+            backbone.load_state_dict(donor)
+        except RuntimeError:
+            raise ConfigError(
+                f"backbone.init_from={source}: its backbone was built for other observations "
+                f"({saved.env_id}) than this run's ({experiment.env_id})"
+            ) from None
 
 
 def backbone_for_observations(

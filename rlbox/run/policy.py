@@ -20,7 +20,7 @@ from gymnasium import spaces
 from rlbox.agent import Agent
 from rlbox.config.experiment import Experiment
 from rlbox.envs import make_eval, observation_dtype
-from rlbox.envs.wrappers import adapters
+from rlbox.envs.wrappers import HistoryWindow, adapters
 from rlbox.errors import RlboxError
 from rlbox.run.build import load_agent, read_experiment, resolve_device
 from rlbox.run.rundir import resolve_checkpoint
@@ -31,6 +31,9 @@ class Policy:
 
     Observations and actions convert through the adapters of the evaluation env itself
     (`make_eval` with the run's env options), so `predict` hands the env what `rlbox eval` does.
+    A run whose backbone reads windows of the last K observations (env option `history`) acts
+    on one observation at a time: `Policy` keeps the window, as the env's HistoryWindow does;
+    call `reset()` when a new episode starts.
     """
 
     def __init__(self, agent: Agent, experiment: Experiment, checkpoint_dir: Path) -> None:
@@ -40,8 +43,13 @@ class Policy:
         self.device = resolve_device(experiment.run.device)
         env = make_eval(experiment.env_id, **experiment.env_options)
         env.close()  # the adapters' conversions need only the spaces, which outlive the env
-        outermost_first = adapters(env)
-        raw = outermost_first[-1].env if outermost_first else env
+        self._window: np.ndarray | None = None
+        self._window_shape = None
+        inner = env
+        if isinstance(env, HistoryWindow):
+            self._window_shape, inner = env.observation_space.shape, env.env
+        outermost_first = adapters(inner)
+        raw = outermost_first[-1].env if outermost_first else inner
         self.observation_space, self.action_space = raw.observation_space, raw.action_space
         self._obs_dtype = observation_dtype(env.observation_space)
         # an observation passes the adapters from the raw env out, an action from the agent in
@@ -50,15 +58,36 @@ class Policy:
         ]
         self._action_adapters = [a for a in outermost_first if isinstance(a, gym.ActionWrapper)]
 
+    def reset(self) -> None:
+        """Start a new episode: the window of past observations (env option `history`) empties."""
+        self._window = None
+
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """The action for one observation of the env, or a batch of actions for a batch."""
         batch, single = self._batch(obs)
+        if self._window_shape is not None:
+            batch = self._advance_window(batch, single)
         with torch.no_grad():
             tensor = torch.as_tensor(batch, dtype=self._obs_dtype, device=self.device)
             actions = self.agent.act(tensor, deterministic).cpu().numpy()
         if self._action_adapters:
             actions = np.stack([_through(self._action_adapters, "action", a) for a in actions])
         return actions[0] if single else actions
+
+    def _advance_window(self, batch: np.ndarray, single: bool) -> np.ndarray:
+        """The window with `batch`'s one observation as its newest row (zeros before the first
+        observation of an episode, as HistoryWindow pads)."""
+        if not single:
+            raise RlboxError(
+                f"predict: this run reads windows of the last {self._window_shape[0]} "
+                "observations, so it takes one observation at a time (reset() between episodes)"
+            )
+        if self._window is None:
+            self._window = np.zeros(self._window_shape, dtype=batch.dtype)
+        else:
+            self._window[:-1] = self._window[1:]
+        self._window[-1] = batch[0]
+        return self._window[None].copy()
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
         space = self.observation_space

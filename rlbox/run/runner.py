@@ -27,6 +27,7 @@ from rlbox.run.build import (
     prepare,
     read_experiment,
     resolve_device,
+    transfer_backbone,
 )
 from rlbox.run.evaluation import EvalResult, evaluate
 from rlbox.run.logger import MetricsLog, write_atomic
@@ -83,6 +84,8 @@ def train(
     check_out_dir(Path(out))
     experiment, agent_class = prepare(agent, env_id, values)
     built = build_agent(experiment, agent_class)
+    if experiment.backbone is not None and experiment.backbone.use.init_from:
+        transfer_backbone(built, experiment)  # a resume finds these weights in its checkpoint
     run_dir = create_run_dir(Path(out), experiment, run_name)
     return Runner(experiment, built, run_dir, progress, callbacks=callbacks).run()
 
