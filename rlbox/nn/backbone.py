@@ -60,7 +60,7 @@ def make_backbone(name: str, observation_space: spaces.Space, **options: Any) ->
     if why is not None:
         fits = [n for n in BACKBONES if BACKBONES.get(n).refuses(observation_space) is None]
         raise RlboxError(
-            f"backbone {name!r} cannot read observations {observation_space}: {why}; "
+            f"backbone {name!r} cannot read observations {_describe(observation_space)}: {why}; "
             f"backbones that can: {', '.join(fits) or 'none'}"
         )
     known = [f.name for f in dataclasses.fields(cls.Options)]
@@ -74,6 +74,13 @@ def make_backbone(name: str, observation_space: spaces.Space, **options: Any) ->
     with torch.no_grad():
         module.features_dim = int(module(dummy).shape[-1])
     return module
+
+
+def _describe(space: spaces.Space) -> str:
+    """A space in a few words: a Box by its shape and dtype (its bounds can fill a screen)."""
+    if isinstance(space, spaces.Box):
+        return f"Box{space.shape} {space.dtype}"
+    return str(space)
 
 
 def _torch_dtype(space: spaces.Space) -> torch.dtype:

@@ -103,7 +103,10 @@ def check_transfer_source(experiment: Experiment) -> None:
     is this one's (name and options)."""
     spec = experiment.backbone
     source = Path(spec.use.init_from)
-    saved = read_experiment(source)  # one line if it is no run directory
+    try:
+        saved = read_experiment(source)
+    except CheckpointError as error:
+        raise CheckpointError(f"backbone.init_from={source}: {error}") from None
     if saved.backbone is None or (saved.backbone.name, saved.backbone.options) != (
         spec.name,
         spec.options,
