@@ -33,6 +33,10 @@ $(VENV)/.atari: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[atari]"
 	touch $@
 
+$(VENV)/.bench: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[bench]"
+	touch $@
+
 $(VENV)/.video: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[video]"
 	touch $@
@@ -65,7 +69,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.sb3
+bench: $(VENV)/.bench
 	$(BIN)/python experiments/bench_dqn_vs_sb3.py
 
 clean:
