@@ -114,19 +114,35 @@ class HistoryWindow(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = spaces.Box(
             np.stack([low] * length), np.stack([high] * length), dtype=space.dtype
         )
-        self._window = np.zeros(self.observation_space.shape, dtype=space.dtype)
+        self._window = ObservationWindow(self.observation_space.shape, space.dtype)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self._window[:] = 0
-        self._window[-1] = obs
-        return self._window.copy(), info
+        return self._window.start(obs), info
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._window[:-1] = self._window[1:]
-        self._window[-1] = obs
-        return self._window.copy(), reward, terminated, truncated, info
+        return self._window.push(obs), reward, terminated, truncated, info
+
+
+class ObservationWindow:
+    """The last K observations, newest last, zero padded after an episode's first: the one
+    spelling of the window that HistoryWindow gives agents and `Policy.predict` keeps."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.rows = np.zeros(shape, dtype=dtype)
+
+    def start(self, obs: np.ndarray) -> np.ndarray:
+        """A new episode's window: zeros, then `obs`; a copy."""
+        self.rows[:] = 0
+        self.rows[-1] = obs
+        return self.rows.copy()
+
+    def push(self, obs: np.ndarray) -> np.ndarray:
+        """The window shifted by one with `obs` newest; a copy."""
+        self.rows[:-1] = self.rows[1:]
+        self.rows[-1] = obs
+        return self.rows.copy()
 
 
 def with_history(env: gym.Env, length: int | None) -> gym.Env:

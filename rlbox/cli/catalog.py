@@ -86,11 +86,11 @@ def backbone_table(env_id: str | None) -> Any:
     observations (windows of them for sequence backbones) or why it cannot read them."""
     from rich.table import Table
 
-    from rlbox.envs import make_eval
     from rlbox.nn.backbone import BACKBONES, make_backbone
 
     columns = ("backbone", "reads") + (("parameters",) if env_id else ("description",))
     table = Table(*columns, title="backbones (rlbox.nn)" + (f" on {env_id}" if env_id else ""))
+    spaces: dict[int | None, Any] = {}
     for name in BACKBONES:
         cls = BACKBONES.get(name)
         row = [name, cls.reads]
@@ -98,15 +98,14 @@ def backbone_table(env_id: str | None) -> Any:
             row.append((cls.__doc__ or "").strip().splitlines()[0])
         else:
             option = getattr(cls, "window_option", None)
-            window = {} if option is None else {"history": getattr(cls.Options(), option)}
-            try:
-                env = make_eval(env_id, **window)
-            except RlboxError as error:
-                row.append(f"- ({error})")
+            history = None if option is None else getattr(cls.Options(), option)
+            if history not in spaces:  # each env made once per window length
+                spaces[history] = observation_space_of(env_id, history)
+            space = spaces[history]
+            if isinstance(space, RlboxError):
+                row.append(f"- ({space})")
                 table.add_row(*row)
                 continue
-            space = env.observation_space
-            env.close()
             why = cls.refuses(space)
             if why is None:
                 count = sum(p.numel() for p in make_backbone(name, space).parameters())
@@ -115,3 +114,16 @@ def backbone_table(env_id: str | None) -> Any:
                 row.append(f"- ({why})")
         table.add_row(*row)
     return table
+
+
+def observation_space_of(env_id: str, history: int | None) -> Any:
+    """The evaluation env's observation space (windows of `history` observations), or the
+    `RlboxError` that making it raised."""
+    from rlbox.envs import make_eval
+
+    try:
+        env = make_eval(env_id, history=history)
+    except RlboxError as error:
+        return error
+    env.close()
+    return env.observation_space

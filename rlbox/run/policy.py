@@ -20,7 +20,7 @@ from gymnasium import spaces
 from rlbox.agent import Agent
 from rlbox.config.experiment import Experiment
 from rlbox.envs import make_eval, observation_dtype
-from rlbox.envs.wrappers import HistoryWindow, adapters
+from rlbox.envs.wrappers import HistoryWindow, ObservationWindow, adapters
 from rlbox.errors import RlboxError
 from rlbox.run.build import load_agent, read_experiment, resolve_device
 from rlbox.run.rundir import resolve_checkpoint
@@ -43,11 +43,12 @@ class Policy:
         self.device = resolve_device(experiment.run.device)
         env = make_eval(experiment.env_id, **experiment.env_options)
         env.close()  # the adapters' conversions need only the spaces, which outlive the env
-        self._window: np.ndarray | None = None
-        self._window_shape = None
+        self._window: ObservationWindow | None = None
+        self._episode_started = False
         inner = env
         if isinstance(env, HistoryWindow):
-            self._window_shape, inner = env.observation_space.shape, env.env
+            space = env.observation_space
+            self._window, inner = ObservationWindow(space.shape, space.dtype), env.env
         outermost_first = adapters(inner)
         raw = outermost_first[-1].env if outermost_first else inner
         self.observation_space, self.action_space = raw.observation_space, raw.action_space
@@ -60,12 +61,12 @@ class Policy:
 
     def reset(self) -> None:
         """Start a new episode: the window of past observations (env option `history`) empties."""
-        self._window = None
+        self._episode_started = False
 
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """The action for one observation of the env, or a batch of actions for a batch."""
         batch, single = self._batch(obs)
-        if self._window_shape is not None:
+        if self._window is not None:
             batch = self._advance_window(batch, single)
         with torch.no_grad():
             tensor = torch.as_tensor(batch, dtype=self._obs_dtype, device=self.device)
@@ -79,15 +80,12 @@ class Policy:
         observation of an episode, as HistoryWindow pads)."""
         if not single:
             raise RlboxError(
-                f"predict: this run reads windows of the last {self._window_shape[0]} "
+                f"predict: this run reads windows of the last {self._window.rows.shape[0]} "
                 "observations, so it takes one observation at a time (reset() between episodes)"
             )
-        if self._window is None:
-            self._window = np.zeros(self._window_shape, dtype=batch.dtype)
-        else:
-            self._window[:-1] = self._window[1:]
-        self._window[-1] = batch[0]
-        return self._window[None].copy()
+        push = self._window.push if self._episode_started else self._window.start
+        self._episode_started = True
+        return push(batch[0])[None]
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
         space = self.observation_space

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
 from gymnasium import spaces
 from torch import Tensor, nn
 
 from rlbox.errors import ConfigError
 from rlbox.nn.cnn import image_refusal, pixels
+from rlbox.nn.cnn.blocks import dry_run, pixel_scale
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,14 @@ class NatureCNN(nn.Module):
         super().__init__()
         c1, c2, c3 = options.channels
         in_channels = observation_space.shape[0]
-        # Pixels are scaled where the space says they are bytes; float images pass unchanged.
-        self.scale = 1.0 / 255.0 if observation_space.dtype == "uint8" else 1.0
+        self.scale = pixel_scale(observation_space)
         self.convs = nn.Sequential(
             nn.Conv2d(in_channels, c1, 8, stride=4), nn.ReLU(),
             nn.Conv2d(c1, c2, 4, stride=2), nn.ReLU(),
             nn.Conv2d(c2, c3, 3, stride=1), nn.ReLU(),
             nn.Flatten(),
         )  # fmt: skip
-        with torch.no_grad():
-            flat = self.convs(torch.zeros(1, *observation_space.shape)).shape[1]
+        flat = dry_run(self.convs, observation_space.shape)[1]
         self.linear = nn.Sequential(nn.Linear(flat, options.features), nn.ReLU())
         self.features_dim = options.features
 

@@ -21,6 +21,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from rlbox.errors import ConfigError
+from rlbox.nn.cnn.blocks import pixel_scale
 from rlbox.nn.seq import WINDOW_HELP, window_refusal
 
 
@@ -65,7 +66,7 @@ class _WindowRNN(nn.Module):
     def __init__(self, observation_space: spaces.Space, options: RecurrentOptions) -> None:
         super().__init__()
         in_dim = math.prod(observation_space.shape[1:])
-        self.scale = 1.0 / 255.0 if observation_space.dtype == "uint8" else 1.0
+        self.scale = pixel_scale(observation_space)
         self.embed: nn.Module = nn.Identity()
         if options.embed:
             # With no activation the projection would fold into the cell's input weights.

@@ -27,6 +27,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from rlbox.errors import ConfigError
+from rlbox.nn.cnn.blocks import pixel_scale
 from rlbox.nn.seq import WINDOW_HELP, window_refusal
 
 
@@ -72,7 +73,7 @@ class Transformer(nn.Module):
     def __init__(self, observation_space: spaces.Space, options: TransformerOptions) -> None:
         super().__init__()
         length, *step_shape = observation_space.shape
-        self.scale = 1.0 / 255.0 if observation_space.dtype == "uint8" else 1.0
+        self.scale = pixel_scale(observation_space)
         self.embed = nn.Linear(math.prod(step_shape), options.dim)
         self.position = nn.Parameter(torch.zeros(1, length, options.dim))
         nn.init.trunc_normal_(self.position, std=0.02)  # as GPT-2 and ViT
