@@ -14,6 +14,8 @@ AGENTS.register("dqn", "rlbox.agents.dqn:DQN")
 AGENTS.register("reinforce", "rlbox.agents.reinforce:Reinforce")
 AGENTS.register("a2c", "rlbox.agents.a2c:A2C")
 AGENTS.register("ppo", "rlbox.agents.ppo:PPO")
+AGENTS.register("sac", "rlbox.agents.sac:SAC")
+AGENTS.register("td3", "rlbox.agents.td3:TD3")
 for _name, _cls in [("ppo", "PPO"), ("a2c", "A2C"), ("dqn", "DQN"), ("sac", "SAC"), ("td3", "TD3"),
                     ("ddpg", "DDPG")]:  # fmt: skip
     AGENTS.register(f"sb3-{_name}", f"rlbox.agents.sb3.agents:SB3{_cls}")

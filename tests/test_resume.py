@@ -32,11 +32,21 @@ AGENT_VALUES = {
             "normalize_reward": True, "lr_schedule": "linear", "clip_range_schedule": "linear"},
     "a2c": {"n_steps": 5, "normalize_obs": True, "normalize_reward": True},
     "reinforce": {"episodes_per_update": 3, "normalize_obs": True},
+    # their networks read [s, a] through net_arch, on the `flatten` backbone (no hidden_sizes)
+    "sac": {"hidden_sizes": None, "net_arch": [16], "learning_starts": 64, "batch_size": 16,
+            "lr_schedule": "linear"},
+    "td3": {"hidden_sizes": None, "net_arch": [16], "learning_starts": 64, "batch_size": 16,
+            "action_noise": "ou", "policy_delay": 3},
 }  # fmt: skip
 
 
-def build(agent, env_id=PROBE, seed=0, **extra):
+def agent_values(agent, **extra):
     values = {**SMALL, "num_envs": 3, "backend": "torch", **AGENT_VALUES[agent], **extra}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def build(agent, env_id=PROBE, seed=0, **extra):
+    values = agent_values(agent, **extra)
     experiment, agent_class = runner.prepare(
         agent, env_id, {"steps": 4_000, "seed": seed, **values}
     )
@@ -60,16 +70,19 @@ def assert_same(saved, restored, path="state"):
         assert saved == restored, f"{path}: {saved!r} != {restored!r}"
 
 
-@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c", "reinforce"])
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c", "reinforce", "sac", "td3"])
 def test_a_restored_agent_holds_the_saved_state_and_learns_identically(tmp_path, agent):
-    env_id = BOX_PROBE if agent == "ppo" else PROBE
+    env_id = BOX_PROBE if agent in ("ppo", "sac", "td3") else PROBE
     extra = {"use_sde": True} if agent == "ppo" else {}
     original = build(agent, env_id, **extra)
     original.learn(500)  # mid-rollout for ppo (3 x 24 does not divide 501) and a2c
     saved = checkpoint.load(checkpoint.save(tmp_path / "step-501", original.state_dict(), {}))[0]
-    for part in ("buffer", "rng", "loop", "optimizer"):
+    off_policy = agent in ("sac", "td3")
+    for part in ("buffer", "rng", "loop", "optimizers" if off_policy else "optimizer"):
         assert part in saved, part
-    if agent != "dqn":
+    if off_policy:
+        assert saved["optimizers"]["actor"]["state"], "the optimizer has taken steps"
+    elif agent != "dqn":
         assert "obs_norm" in saved
         assert saved["optimizer"]["state"], "the optimizer has taken steps"
 
@@ -110,10 +123,11 @@ class Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, not even `except Exception` handlers."""
 
 
-@pytest.mark.parametrize("agent", ["dqn", "ppo"])
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "sac"])
 def test_a_killed_and_resumed_run_gives_the_uninterrupted_metrics(tmp_path, monkeypatch, agent):
-    values = {**SMALL, "num_envs": 3, "backend": "torch", **AGENT_VALUES[agent]}
-    whole = rlbox.train(agent, PROBE, steps=2_000, overrides=values, out=tmp_path / "whole")
+    values = agent_values(agent)
+    probe = BOX_PROBE if agent == "sac" else PROBE
+    whole = rlbox.train(agent, probe, steps=2_000, overrides=values, out=tmp_path / "whole")
 
     save = runner.Runner.save_checkpoint
 
@@ -124,7 +138,7 @@ def test_a_killed_and_resumed_run_gives_the_uninterrupted_metrics(tmp_path, monk
 
     monkeypatch.setattr(runner.Runner, "save_checkpoint", save_then_die)
     with pytest.raises(Killed):
-        rlbox.train(agent, PROBE, steps=2_000, overrides=values, out=tmp_path / "cut")
+        rlbox.train(agent, probe, steps=2_000, overrides=values, out=tmp_path / "cut")
     monkeypatch.undo()
     (run_dir,) = (tmp_path / "cut").iterdir()
     assert not (run_dir / "result.json").exists()

@@ -20,9 +20,15 @@ def gradient_step(
     parameters: Sequence[Tensor],
     max_grad_norm: float,
 ) -> None:
-    """Zero the gradients, backpropagate `loss`, clip the global gradient norm to
-    `max_grad_norm` (Pascanu et al., 2013; every reference DQN, A2C and PPO does) and step."""
+    """Zero the gradients, backpropagate `loss` into `parameters` only, clip their global
+    gradient norm to `max_grad_norm` (Pascanu et al., 2013; every reference DQN, A2C and PPO
+    does; 0: no clipping, as SAC and TD3) and step.
+
+    Only into `parameters`: autograd then skips the weight gradients of every other network the
+    loss passes through (an actor's loss through its critic computes no critic gradients).
+    """
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm, foreach=True)
+    loss.backward(inputs=[p for p in parameters if p.requires_grad])
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm, foreach=True)
     optimizer.step()

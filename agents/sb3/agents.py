@@ -334,16 +334,19 @@ class SB3TD3(SB3Agent):
     config_class = SB3TD3Config
     algorithm = "TD3"
     action_spaces = (spaces.Box,)
-    rlbox_keys = (*SB3Agent.rlbox_keys, "action_noise_std")
+    rlbox_keys = (*SB3Agent.rlbox_keys, "action_noise", "action_noise_std")
 
     def kwargs(self) -> dict[str, Any]:
-        from stable_baselines3.common.noise import NormalActionNoise
+        from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
         values = super().kwargs()
         dim = int(np.prod(self.vec.action_space.shape))
         std = self.config.action_noise_std
+        noise = (
+            OrnsteinUhlenbeckActionNoise if self.config.action_noise == "ou" else NormalActionNoise
+        )
         if std > 0:
-            values["action_noise"] = NormalActionNoise(np.zeros(dim), np.full(dim, std))
+            values["action_noise"] = noise(np.zeros(dim), np.full(dim, std))
         return values
 
 

@@ -168,7 +168,10 @@ class SB3TD3Config(SB3OffPolicyConfig):
     net_arch: tuple[int, ...] = param(
         (400, 300), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
     )
-    action_noise_std: float = param(0.1, "Std of the Gaussian exploration noise, in action units.")
+    action_noise: Literal["normal", "ou"] = param(
+        "normal", "Exploration noise: Gaussian, or Ornstein-Uhlenbeck (the Zoo's noise_type)."
+    )
+    action_noise_std: float = param(0.1, "Std of the exploration noise, in action units.")
     policy_delay: int = param(2, "Critic updates per actor update.")
     target_policy_noise: float = param(0.2, "Std of the target policy smoothing noise.")
     target_noise_clip: float = param(0.5, "Clip of the target policy smoothing noise.")
@@ -180,7 +183,10 @@ class SB3DDPGConfig(SB3OffPolicyConfig):
     net_arch: tuple[int, ...] = param(
         (400, 300), "Layers after the features (policy_kwargs.net_arch); none on a --backbone."
     )
-    action_noise_std: float = param(0.1, "Std of the Gaussian exploration noise, in action units.")
+    action_noise: Literal["normal", "ou"] = param(
+        "normal", "Exploration noise: Gaussian, or Ornstein-Uhlenbeck (the Zoo's noise_type)."
+    )
+    action_noise_std: float = param(0.1, "Std of the exploration noise, in action units.")
 
 
 def _auto_or_number(value: str) -> bool:

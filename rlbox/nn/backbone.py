@@ -29,6 +29,7 @@ from rlbox.registry import Registry
 
 BACKBONES: Registry[type[nn.Module]] = Registry("backbone")
 BACKBONES.register("mlp", "rlbox.nn.mlp:MLP")
+BACKBONES.register("flatten", "rlbox.nn.mlp:Flatten")
 BACKBONES.register("nature_cnn", "rlbox.nn.cnn.nature:NatureCNN")
 BACKBONES.register("impala_cnn", "rlbox.nn.cnn.impala:ImpalaCNN")
 BACKBONES.register("lenet", "rlbox.nn.cnn.lenet:LeNet")

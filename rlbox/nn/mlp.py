@@ -68,3 +68,26 @@ class MLP(nn.Module):
         for linear in self._linears:
             x = self._activation(F.linear(x, linear.weight, linear.bias))
         return x
+
+
+@dataclass(frozen=True)
+class FlattenOptions:
+    pass
+
+
+class Flatten(nn.Module):
+    """The observation itself, flattened to a vector (SB3's FlattenExtractor): the backbone of
+    SAC and TD3 on vector observations, whose networks concatenate the action to the
+    observation before their first hidden layer (`net_arch`)."""
+
+    Options = FlattenOptions
+    reads = MLP.reads
+
+    refuses = staticmethod(MLP.refuses)
+
+    def __init__(self, observation_space: spaces.Space, options: FlattenOptions) -> None:
+        super().__init__()
+        self.features_dim = math.prod(observation_space.shape)
+
+    def forward(self, obs: Tensor) -> Tensor:
+        return obs.float().flatten(1)

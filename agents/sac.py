@@ -1,0 +1,132 @@
+"""Soft Actor-Critic (Haarnoja et al., 2018, "Soft Actor-Critic Algorithms and Applications",
+Algorithm 1, with the automatic entropy tuning of section 5).
+
+    for each vector step:
+        a ~ pi(.|s) (uniform before learning_starts); store (s, a, r, s', done)
+        every train_freq steps, gradient_steps x, on a sampled batch:
+            a' ~ pi(.|s')
+            y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s'))
+            minimise 1/2 sum_i (Q_i(s, a) - y)^2                          (eq. 5)
+            a~ ~ pi(.|s): minimise alpha log pi(a~|s) - min_i Q_i(s, a~)   (eq. 7, reparameterised)
+            minimise -log alpha (log pi(a~|s) + target_entropy)             (eq. 18)
+            Q'_i <- (1 - tau) Q'_i + tau Q_i
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from gymnasium import spaces
+from torch import Tensor, nn
+
+from rlbox.agents.common.gradient import gradient_step
+from rlbox.agents.common.offpolicy import OffPolicyActorCritic, OffPolicyConfig
+from rlbox.agents.common.replay import Batch
+from rlbox.agents.common.rng import seeded_init
+from rlbox.config.fields import check, param
+from rlbox.nn.backbone import BackboneSpec
+from rlbox.nn.heads import SquashedGaussianActor, TwinQ, soft_update
+
+
+@dataclass(frozen=True)
+class SACConfig(OffPolicyConfig):
+    ent_coef: float = param(
+        1.0, "Entropy coefficient alpha: its start when learn_ent_coef, else its fixed value."
+    )
+    learn_ent_coef: bool = param(True, "Learn alpha toward the target entropy (section 5).")
+    target_entropy: float = param(
+        -1.0, "Target entropy per action dimension: the target is this x dim(A) (paper: -1)."
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.ent_coef > 0, "ent_coef", f"must be positive, got {self.ent_coef}")
+
+
+class Temperature(nn.Module):
+    """alpha, held as its logarithm so that gradient steps keep it positive."""
+
+    def __init__(self, initial: float) -> None:
+        super().__init__()
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(initial)))
+
+    def forward(self) -> Tensor:
+        return self.log_alpha.exp()
+
+
+class SAC(OffPolicyActorCritic):
+    """SAC on a vector env with a bounded Box action space."""
+
+    config_class = SACConfig
+
+    def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
+        c: SACConfig = self.config
+        amp = backbone.use.autocast
+        with seeded_init(seed):
+            self.actor = SquashedGaussianActor(
+                backbone.build(obs_space), self.action_dim, c.net_arch, amp
+            ).to(self.device)
+            self.critic = TwinQ(backbone.build(obs_space), self.action_dim, c.net_arch, 2, amp)
+            self.critic = self.critic.to(self.device)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.temperature = Temperature(c.ent_coef).to(self.device)
+        self.target_entropy = c.target_entropy * self.action_dim
+        self.networks = {
+            "actor": self.actor,
+            "critic": self.critic,
+            "critic_target": self.critic_target,
+            "temperature": self.temperature,
+        }
+        # the actor's optimizer steps alpha too (when it is learned): see train_step
+        self.actor_params = list(self.actor.parameters())
+        if c.learn_ent_coef:
+            self.actor_params.append(self.temperature.log_alpha)
+        else:
+            self.temperature.requires_grad_(False)
+        self.critic_params = list(self.critic.parameters())
+        # fused: one kernel per step for all of a network's parameters
+        self.optimizers = {
+            "actor": torch.optim.Adam(self.actor_params, lr=c.lr, fused=True),
+            "critic": torch.optim.Adam(self.critic_params, lr=c.lr, fused=True),
+        }
+
+    def explore_action(self, obs: Tensor) -> Tensor:
+        return self.actor(obs, generator=self.generator)[0]
+
+    def policy_action(self, obs: Tensor) -> Tensor:
+        return self.actor(obs, deterministic=True)[0]
+
+    def train_step(self, batch: Batch) -> dict[str, Tensor]:
+        c: SACConfig = self.config
+        alpha = self.temperature().detach()
+
+        with torch.no_grad():
+            next_action, next_log_prob = self.actor(batch.next_obs, generator=self.generator)
+            next_q = self.critic_target(batch.next_obs, next_action).min(dim=0).values
+            target = batch.reward + batch.discount * (next_q - alpha * next_log_prob)
+        q = self.critic(batch.obs, batch.action)
+        critic_loss = 0.5 * (q - target).square().mean(dim=1).sum()
+        gradient_step(critic_loss, self.optimizers["critic"], self.critic_params, c.max_grad_norm)
+
+        action, log_prob = self.actor(batch.obs, generator=self.generator)
+        q_pi = self.critic(batch.obs, action).min(dim=0).values
+        actor_loss = (alpha * log_prob - q_pi).mean()
+        # alpha's loss reaches only log alpha, the actor's only the actor (alpha enters it
+        # detached): one backward pass and one Adam step over both take both gradient steps
+        loss = actor_loss
+        if c.learn_ent_coef:
+            log_alpha = self.temperature.log_alpha
+            loss = loss - (log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+        gradient_step(loss, self.optimizers["actor"], self.actor_params, c.max_grad_norm)
+
+        soft_update(self.critic_target, self.critic, c.tau)
+        return {
+            "critic_loss": critic_loss.detach(),
+            "actor_loss": actor_loss.detach(),
+            "ent_coef": alpha,
+            "entropy": -log_prob.detach().mean(),
+            "q_mean": q.detach().mean(),
+        }
