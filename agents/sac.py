@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from gymnasium import spaces
@@ -40,10 +41,22 @@ class SACConfig(OffPolicyConfig):
     target_entropy: float = param(
         -1.0, "Target entropy per action dimension: the target is this x dim(A) (paper: -1)."
     )
+    use_sde: bool = param(
+        False, "Explore with gSDE: noise linear in the policy's features, held for steps."
+    )
+    sde_sample_freq: int = param(
+        -1, "gSDE: new noise every this many vector steps (-1: once per train_freq round)."
+    )
+    log_std_init: float = param(-3.0, "gSDE: initial log-std of the noise weights.")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.ent_coef > 0, "ent_coef", f"must be positive, got {self.ent_coef}")
+        check(
+            self.sde_sample_freq == -1 or self.sde_sample_freq >= 1,
+            "sde_sample_freq",
+            f"must be -1 or >= 1, got {self.sde_sample_freq}",
+        )
 
 
 class Temperature(nn.Module):
@@ -66,8 +79,9 @@ class SAC(OffPolicyActorCritic):
         c: SACConfig = self.config
         amp = backbone.use.autocast
         with seeded_init(seed):
+            sde = c.log_std_init if c.use_sde else None
             self.actor = SquashedGaussianActor(
-                backbone.build(obs_space), self.action_dim, c.net_arch, amp
+                backbone.build(obs_space), self.action_dim, c.net_arch, amp, sde
             ).to(self.device)
             self.critic = TwinQ(backbone.build(obs_space), self.action_dim, c.net_arch, 2, amp)
             self.critic = self.critic.to(self.device)
@@ -92,9 +106,24 @@ class SAC(OffPolicyActorCritic):
             "actor": torch.optim.Adam(self.actor_params, lr=c.lr, fused=True),
             "critic": torch.optim.Adam(self.critic_params, lr=c.lr, fused=True),
         }
+        # gSDE: the exploration noise matrices, one per env copy, and their age in vector steps
+        self.sde_draw: Tensor | None = None
+        self.sde_age = 0
 
     def explore_action(self, obs: Tensor) -> Tensor:
-        return self.actor(obs, generator=self.generator)[0]
+        if not self.config.use_sde:
+            return self.actor(obs, generator=self.generator)[0]
+        if self.sde_draw is None or self.sde_age == self.config.sde_sample_freq:
+            self.sde_draw = self.actor.sde_draw(self.generator, copies=obs.shape[0])
+            self.sde_age = 0
+        self.sde_age += 1
+        return self.actor(obs, draw=self.sde_draw)[0]
+
+    def update(self, env_steps: int) -> dict[str, Tensor | float] | None:
+        metrics = super().update(env_steps)
+        if metrics is not None and self.config.sde_sample_freq == -1:
+            self.sde_draw = None  # new exploration noise for the next round, as SB3 does
+        return metrics
 
     def policy_action(self, obs: Tensor) -> Tensor:
         return self.actor(obs, deterministic=True)[0]
@@ -102,16 +131,20 @@ class SAC(OffPolicyActorCritic):
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         c: SACConfig = self.config
         alpha = self.temperature().detach()
+        # gSDE: one noise matrix for this step's samples (SB3's); None: independent noise
+        draw = self.actor.sde_draw(self.generator) if c.use_sde else None
 
         with torch.no_grad():
-            next_action, next_log_prob = self.actor(batch.next_obs, generator=self.generator)
+            next_action, next_log_prob = self.actor(
+                batch.next_obs, generator=self.generator, draw=draw
+            )
             next_q = self.critic_target(batch.next_obs, next_action).min(dim=0).values
             target = batch.reward + batch.discount * (next_q - alpha * next_log_prob)
         q = self.critic(batch.obs, batch.action)
         critic_loss = 0.5 * (q - target).square().mean(dim=1).sum()
         gradient_step(critic_loss, self.optimizers["critic"], self.critic_params, c.max_grad_norm)
 
-        action, log_prob = self.actor(batch.obs, generator=self.generator)
+        action, log_prob = self.actor(batch.obs, generator=self.generator, draw=draw)
         q_pi = self.critic(batch.obs, action).min(dim=0).values
         actor_loss = (alpha * log_prob - q_pi).mean()
         # alpha's loss reaches only log alpha, the actor's only the actor (alpha enters it
@@ -130,3 +163,16 @@ class SAC(OffPolicyActorCritic):
             "entropy": -log_prob.detach().mean(),
             "q_mean": q.detach().mean(),
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["sde"] = {"age": self.sde_age}
+        if self.sde_draw is not None:
+            state["sde"]["draw"] = self.sde_draw
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.sde_age = int(state["sde"]["age"])
+        draw = state["sde"].get("draw")
+        self.sde_draw = None if draw is None else draw.to(self.device)

@@ -34,7 +34,7 @@ AGENT_VALUES = {
     "reinforce": {"episodes_per_update": 3, "normalize_obs": True},
     # their networks read [s, a] through net_arch, on the `flatten` backbone (no hidden_sizes)
     "sac": {"hidden_sizes": None, "net_arch": [16], "learning_starts": 64, "batch_size": 16,
-            "lr_schedule": "linear"},
+            "lr_schedule": "linear", "use_sde": True, "sde_sample_freq": 7},
     "td3": {"hidden_sizes": None, "net_arch": [16], "learning_starts": 64, "batch_size": 16,
             "action_noise": "ou", "policy_delay": 3},
 }  # fmt: skip

@@ -147,3 +147,36 @@ def test_actions_are_scaled_to_the_env_bounds_and_stored_in_unit_range():
     assert actions.abs().max() <= 1.0 and actions.abs().max() > 0.5
     env_actions = agent.act(torch.randn(64, 3), deterministic=False)
     assert env_actions.abs().max() <= 2.0 and env_actions.abs().max() > 1.0
+
+
+def test_gsde_noise_has_the_variance_the_log_density_assumes():
+    """u - mu = z W with W ~ N(0, exp(log_std)^2): its variance over draws of W is the
+    sigma(s)^2 = z^2 exp(2 log_std) that log pi uses (so the density scores the samples)."""
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(make_backbone("flatten", _box(3)), 2, [8], sde_log_std_init=-1.0)
+    obs = torch.randn(1, 3)
+    generator = torch.Generator().manual_seed(2)
+    u = torch.stack(
+        [torch.atanh(actor(obs, draw=actor.sde_draw(generator))[0].clamp(-0.999999, 0.999999))
+         for _ in range(4000)]
+    )  # fmt: skip
+    latent = actor.net(obs)
+    expected = latent.square() @ (2 * actor.log_std).exp()
+    assert torch.allclose(u.var(dim=0), expected, rtol=0.1), (u.var(dim=0), expected)
+
+
+def test_gsde_holds_its_noise_for_sde_sample_freq_steps():
+    agent = make("sac", use_sde=True, sde_sample_freq=3, learning_starts=0, train_freq=1000)
+    obs = torch.ones(4, 1)
+    actions = [agent.explore(obs, 10) for _ in range(6)]
+    assert torch.equal(actions[0], actions[1]) and torch.equal(actions[1], actions[2])
+    assert not torch.equal(actions[2], actions[3])
+    assert torch.equal(actions[3], actions[5])
+    assert not torch.equal(actions[0][0], actions[0][1])  # one noise matrix per env copy
+
+
+def test_sac_with_gsde_finds_the_optimal_action():
+    trained = make("sac", use_sde=True, log_std_init=-1.0, sde_sample_freq=4)
+    trained.learn(3_000)
+    actions = trained.act(torch.tensor([[-1.0], [1.0]])).squeeze(-1)
+    assert torch.allclose(actions, torch.tensor([-0.5, 0.5]), atol=0.1), actions

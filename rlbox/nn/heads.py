@@ -233,6 +233,11 @@ class SquashedGaussianActor(nn.Module):
     The log-density of a follows from u's by the change of variables:
         log pi(a|s) = log N(u; mu, sigma) - sum_i log(1 - tanh(u_i)^2)
     with log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), exact and finite for large |u|.
+
+    With `sde_log_std_init` (gSDE, Raffin et al., 2022, as SB3's SAC has it): the noise is
+    u - mu = z(s) W with z the last hidden layer (detached) and W ~ N(0, exp(log_std)^2) a matrix
+    held for several steps (`draw`, standard normal, scaled here so gradients reach log_std);
+    so sigma(s)^2 = z(s)^2 exp(2 log_std), and the mean is clipped to [-2, 2] as in SB3.
     """
 
     LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -243,30 +248,62 @@ class SquashedGaussianActor(nn.Module):
         action_dim: int,
         hidden: Sequence[int],
         amp: torch.dtype | None = None,
+        sde_log_std_init: float | None = None,
     ) -> None:
         super().__init__()
         self.backbone = backbone
         sizes = [backbone.features_dim, *hidden]
         self.net = relu_mlp(sizes)
         self.mean = nn.Linear(sizes[-1], action_dim)
-        self.log_std = nn.Linear(sizes[-1], action_dim)
+        self.sde = sde_log_std_init is not None
+        if self.sde:
+            self.log_std = nn.Parameter(torch.full((sizes[-1], action_dim), sde_log_std_init))
+        else:
+            self.log_std = nn.Linear(sizes[-1], action_dim)
         self.amp = amp
 
     def forward(
-        self, obs: Tensor, deterministic: bool = False, generator: torch.Generator | None = None
+        self,
+        obs: Tensor,
+        deterministic: bool = False,
+        generator: torch.Generator | None = None,
+        draw: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """(a, log pi(a|s)): a sample, reparameterised so gradients flow through mu and sigma;
-        `deterministic`: tanh(mu), with the log-density of that point."""
+        `deterministic`: tanh(mu), with the log-density of that point. gSDE: `draw` is the
+        held standard-normal noise matrix, [features, d] for the batch or [batch, features, d];
+        None draws one for this call."""
         h = self.net(encode(self.backbone, obs, self.amp))
         mean = self.mean(h)
-        log_std = self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
+        if self.sde:
+            mean = mean.clamp(-2.0, 2.0)
+            latent = h.detach()
+            variance = latent.square() @ (2.0 * self.log_std).exp()
+            log_std = 0.5 * (variance + 1e-6).log()
+        else:
+            log_std = self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
         if deterministic:
             u = mean
+        elif self.sde:
+            if draw is None:
+                draw = self.sde_draw(generator)
+            weights = self.log_std.exp() * draw
+            noise = (
+                latent @ weights
+                if weights.dim() == 2
+                else torch.einsum("bf,bfd->bd", latent, weights)
+            )
+            u = mean + noise
         else:
             u = mean + log_std.exp() * torch.randn(
                 mean.shape, generator=generator, device=mean.device, dtype=mean.dtype
             )
         return torch.tanh(u), squashed_log_prob(u, mean, log_std)
+
+    def sde_draw(self, generator: torch.Generator | None, copies: int | None = None) -> Tensor:
+        """A standard-normal gSDE matrix: one for a batch, or one per env copy."""
+        shape = self.log_std.shape if copies is None else (copies, *self.log_std.shape)
+        return torch.randn(shape, generator=generator, device=self.log_std.device)
 
 
 def squashed_log_prob(u: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
