@@ -37,6 +37,10 @@ $(VENV)/.bench: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[bench]"
 	touch $@
 
+$(VENV)/.ray: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[ray]"
+	touch $@
+
 $(VENV)/.video: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[video]"
 	touch $@
@@ -56,9 +60,9 @@ atari: $(VENV)/.atari
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3, tfagents, atari and video extras too, so that baselines, Atari and recordings are
-# tested wherever tests run.
-test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video
+# The sb3, tfagents, atari, video and ray extras too, so that baselines, Atari, recordings and
+# the Ray launcher are tested wherever tests run.
+test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video $(VENV)/.ray
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

@@ -87,6 +87,11 @@ def assert_clean_error(proc, message, out: Path):
         (["board", "--logdir", "nowhere"], "no runs folder at nowhere"),
         (["compare", "dqn", "--env", "CartPole-v1", "--seeds", "0"], "--seeds must be positive"),
         (["compare", "dqn", "sb3-dqn", "--env", "Pendulum-v1"], "needs a Discrete action space"),
+        (["compare", "dqn", "--env", "CartPole-v1", "--launcher", "slurm"], "unknown launcher"),
+        (
+            ["compare", "dqn", "--env", "CartPole-v1", "--launcher", "ray", "--retries", "-1"],
+            "--retries must be >= 0",
+        ),
         (["run", "missing.yaml"], "experiment file not found: missing.yaml"),
         (["train", "dqn", "CartPole-v1", "--device", "cuda:abc"], "must be cpu, cuda, cuda:N"),
         (["train", "dqn", "CartPole-v1", "--device", "cuda:7"], "--device cuda:7"),

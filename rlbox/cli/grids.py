@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,19 @@ import typer
 
 from rlbox.cli.app import app
 from rlbox.errors import RlboxError
+
+Launcher = Annotated[
+    str, typer.Option(help="local (a process per run) or ray (a Ray task per run).")
+]
+Address = Annotated[
+    str | None,
+    typer.Option(help="Ray cluster address (default: start Ray on this machine)."),
+]
+CpusPerRun = Annotated[float, typer.Option(help="Ray: CPUs each run asks for.")]
+GpusPerRun = Annotated[float, typer.Option(help="Ray: GPUs each run asks for (fractions too).")]
+Retries = Annotated[
+    int, typer.Option(help="Ray: retries of a failed or lost run, from its last checkpoint.")
+]
 
 
 @app.command("run")
@@ -18,15 +32,21 @@ def run_(
         int | None,
         typer.Option(help="Runs at a time (default: the file's, or the number of cores)."),
     ] = None,
+    launcher: Launcher = "local",
+    address: Address = None,
+    cpus_per_run: CpusPerRun = 1.0,
+    gpus_per_run: GpusPerRun = 0.0,
+    retries: Retries = 3,
 ) -> None:
     """Run an experiment file's grid of agents x envs x seeds, then write its report."""
     from rlbox.grid.spec import load_grid, make_grid
 
+    launch = _launcher(launcher, address, cpus_per_run, gpus_per_run, retries)
     grid = load_grid(experiment)
     if jobs is not None:
         grid = make_grid(grid.agents, grid.envs, grid.seeds, grid.out, grid.steps, jobs,
                          grid.overrides)  # fmt: skip
-    _run_and_compare(grid)
+    _run_and_compare(grid, launch)
 
 
 @app.command()
@@ -51,11 +71,17 @@ def compare(
     out: Annotated[
         Path | None, typer.Option(help="Folder of the comparison (default: runs/compare-...).")
     ] = None,
+    launcher: Launcher = "local",
+    address: Address = None,
+    cpus_per_run: CpusPerRun = 1.0,
+    gpus_per_run: GpusPerRun = 0.0,
+    retries: Retries = 3,
 ) -> None:
     """Train AGENTS on the same envs, seeds and budget, then report IQM, CIs and curves."""
     from rlbox.config.experiment import parse_overrides
     from rlbox.grid.spec import make_grid
 
+    launch = _launcher(launcher, address, cpus_per_run, gpus_per_run, retries)
     if seeds < 1:
         raise RlboxError(f"--seeds must be positive, got {seeds}")
     if out is None:
@@ -65,16 +91,39 @@ def compare(
     if backbone is not None:
         overrides["backbone"] = backbone
     grid = make_grid(agents, env, list(range(seeds)), out, steps, jobs, overrides)
-    _run_and_compare(grid)
+    _run_and_compare(grid, launch)
 
 
-def _run_and_compare(grid) -> None:
+def _launcher(
+    name: str, address: str | None, cpus_per_run: float, gpus_per_run: float, retries: int
+) -> Callable[..., list]:
+    """run_grid of the launcher asked for, its options checked before anything runs."""
+    from functools import partial
+
+    if name == "local":
+        ray_only = {"--address": address, "--gpus-per-run": gpus_per_run or None}
+        given = [flag for flag, value in ray_only.items() if value is not None]
+        if given:
+            raise RlboxError(f"{given[0]} goes with --launcher ray")
+        from rlbox.grid.local import run_grid
+
+        return run_grid
+    if name == "ray":
+        from rlbox.grid.ray_launcher import RayOptions, import_ray, run_grid_on_ray
+
+        options = RayOptions(address, cpus_per_run, gpus_per_run, retries)
+        import_ray()
+        return partial(run_grid_on_ray, options=options)
+    raise RlboxError(f"unknown launcher {name!r}; known: local, ray")
+
+
+def _run_and_compare(grid, launch: Callable[..., list]) -> None:
     from rich.console import Console
 
-    from rlbox.grid.local import compare_grid, run_grid
+    from rlbox.grid.local import compare_grid
     from rlbox.report.tables import summary_table
 
-    outcomes = run_grid(grid, echo=lambda line: print(line, flush=True))
+    outcomes = launch(grid, echo=lambda line: print(line, flush=True))
     failed = [o for o in outcomes if o.status == "failed"]
     result = compare_grid(grid)
     Console().print(summary_table(result))

@@ -24,10 +24,11 @@ class Outcome:
     detail: str = ""
 
 
-def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
-    """Run every run of the grid not finished yet, `grid.jobs` processes at a time."""
-    logs = grid.out / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+def plan(grid: Grid, echo: Any = print) -> tuple[list[Outcome], list[RunSpec]]:
+    """What is left to run: (outcomes already known, runs to start). A finished run is skipped;
+    a run directory made with other values fails the run (nothing there is touched). Every
+    launcher starts from this, so running a grid again runs only what is missing."""
+    (grid.out / "logs").mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     pending: list[RunSpec] = []
     runs = grid.runs()
@@ -46,14 +47,33 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
     skipped = sum(o.status == "skipped" for o in outcomes)
     if skipped:
         echo(f"{skipped} of {len(runs)} runs finished before; skipping them")
+    return outcomes, pending
+
+
+def finished(grid: Grid, run: RunSpec, exit_code: int | None) -> Outcome:
+    """A started run's outcome: done if it exited cleanly with its final result."""
+    if exit_code == 0 and (done := _final_result(grid.out / run.name, run)):
+        return Outcome(run, "done", _result_line(done))
+    why = f"exit code {exit_code}" if exit_code else "no result"
+    return Outcome(run, "failed", f"{why}; see {log_path(grid, run)}")
+
+
+def log_path(grid: Grid, run: RunSpec) -> Path:
+    return grid.out / "logs" / f"{run.name}.log"
+
+
+def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
+    """Run every run of the grid not finished yet, `grid.jobs` processes at a time."""
+    outcomes, pending = plan(grid, echo)
+    logs = grid.out / "logs"
     context = mp.get_context("spawn")
     active: dict[str, tuple[RunSpec, Any]] = {}
     while pending or active:
         while pending and len(active) < grid.jobs:
             run = pending.pop(0)
-            log = logs / f"{run.name}.log"
+            log = log_path(grid, run)
             process = context.Process(
-                target=_run_child, args=(run, str(grid.out), str(log)), name=run.name
+                target=run_child, args=(run, str(grid.out), str(log)), name=run.name
             )
             process.start()
             (logs / f"{run.name}.pid").write_text(str(process.pid))
@@ -66,11 +86,7 @@ def run_grid(grid: Grid, *, echo: Any = print) -> list[Outcome]:
             process.join()
             del active[name]
             (logs / f"{name}.pid").unlink(missing_ok=True)
-            if process.exitcode == 0 and (done := _final_result(grid.out / name, run)):
-                outcome = Outcome(run, "done", _result_line(done))
-            else:
-                why = f"exit code {process.exitcode}" if process.exitcode else "no result"
-                outcome = Outcome(run, "failed", f"{why}; see {logs / f'{name}.log'}")
+            outcome = finished(grid, run, process.exitcode)
             outcomes.append(outcome)
             echo(f"{outcome.status} {name}: {outcome.detail}")
     return outcomes
@@ -92,8 +108,9 @@ def _result_line(done: dict[str, Any]) -> str:
     )
 
 
-def _run_child(run: RunSpec, out: str, log: str) -> None:
-    """One run in a fresh process, its output appended to `log`."""
+def run_child(run: RunSpec, out: str, log: str) -> None:
+    """One run in a fresh process, its output appended to `log`: resumed from its last
+    checkpoint when it has one (a retry, or a grid run again), else started anew."""
     with open(log, "a") as stream:
         os.dup2(stream.fileno(), sys.stdout.fileno())
         os.dup2(stream.fileno(), sys.stderr.fileno())
