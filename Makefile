@@ -41,6 +41,10 @@ $(VENV)/.ray: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[ray]"
 	touch $@
 
+$(VENV)/.tune: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[tune]"
+	touch $@
+
 $(VENV)/.video: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[video]"
 	touch $@
@@ -60,9 +64,10 @@ atari: $(VENV)/.atari
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3, tfagents, atari, video and ray extras too, so that baselines, Atari, recordings and
-# the Ray launcher are tested wherever tests run.
-test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video $(VENV)/.ray
+# The sb3, tfagents, atari, video, ray and tune extras too, so that baselines, Atari,
+# recordings, the Ray launcher and tuning are tested wherever tests run.
+test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video $(VENV)/.ray \
+      $(VENV)/.tune
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

@@ -1,0 +1,1 @@
+"""Hyper-parameter search with Optuna: `rlbox tune` (study) over a search space (space)."""
