@@ -45,6 +45,10 @@ $(VENV)/.tune: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[tune]"
 	touch $@
 
+$(VENV)/.wandb: $(VENV)/.core
+	$(BIN)/pip install -q -e ".[wandb]"
+	touch $@
+
 $(VENV)/.video: $(VENV)/.core
 	$(BIN)/pip install -q -e ".[video]"
 	touch $@
@@ -64,10 +68,10 @@ atari: $(VENV)/.atari
 train: $(VENV)/.core
 	$(BIN)/rlbox train $(AGENT) $(ENV) $(ARGS)
 
-# The sb3, tfagents, atari, video, ray and tune extras too, so that baselines, Atari,
-# recordings, the Ray launcher and tuning are tested wherever tests run.
+# The sb3, tfagents, atari, video, ray, tune and wandb extras too, so that baselines, Atari,
+# recordings, the Ray launcher, tuning and tracking are tested wherever tests run.
 test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video $(VENV)/.ray \
-      $(VENV)/.tune
+      $(VENV)/.tune $(VENV)/.wandb
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.dev

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,9 @@ GpusPerRun = Annotated[float, typer.Option(help="Ray: GPUs each run asks for (fr
 Retries = Annotated[
     int, typer.Option(help="Ray: retries of a failed or lost run, from its last checkpoint.")
 ]
+Track = Annotated[
+    str, typer.Option(help="none, or wandb: every run and the summary to W&B, one group.")
+]
 
 
 @app.command("run")
@@ -37,12 +41,14 @@ def run_(
     cpus_per_run: CpusPerRun = 1.0,
     gpus_per_run: GpusPerRun = 0.0,
     retries: Retries = 3,
+    track: Track = "none",
 ) -> None:
     """Run an experiment file's grid of agents x envs x seeds, then write its report."""
     from rlbox.grid.spec import load_grid, make_grid
 
     launch = _launcher(launcher, address, cpus_per_run, gpus_per_run, retries)
     grid = load_grid(experiment)
+    _track(track, grid)
     if jobs is not None:
         grid = make_grid(grid.agents, grid.envs, grid.seeds, grid.out, grid.steps, jobs,
                          grid.overrides)  # fmt: skip
@@ -76,6 +82,7 @@ def compare(
     cpus_per_run: CpusPerRun = 1.0,
     gpus_per_run: GpusPerRun = 0.0,
     retries: Retries = 3,
+    track: Track = "none",
 ) -> None:
     """Train AGENTS on the same envs, seeds and budget, then report IQM, CIs and curves."""
     from rlbox.config.experiment import parse_overrides
@@ -91,7 +98,15 @@ def compare(
     if backbone is not None:
         overrides["backbone"] = backbone
     grid = make_grid(agents, env, list(range(seeds)), out, steps, jobs, overrides)
+    _track(track, grid)
     _run_and_compare(grid, launch)
+
+
+def _track(track: str, grid) -> None:
+    """Tracking for the grid's runs, grouped under its folder's name."""
+    from rlbox.run import tracking
+
+    tracking.enable(track, group=grid.out.name)
 
 
 def _launcher(
@@ -127,6 +142,11 @@ def _run_and_compare(grid, launch: Callable[..., list]) -> None:
     failed = [o for o in outcomes if o.status == "failed"]
     result = compare_grid(grid)
     Console().print(summary_table(result))
+    from rlbox.run import tracking
+
+    if tracking.is_enabled():
+        rows = [dataclasses.asdict(row) for row in result.rows]
+        tracking.track_comparison(grid.out, rows, result.curves)
     typer.echo(f"wrote {result.results}, {result.summary}, {result.curves}")
     if failed:
         names = ", ".join(o.run.name for o in failed)

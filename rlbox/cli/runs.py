@@ -45,13 +45,17 @@ def train(
     verbose: Annotated[
         bool, typer.Option(help="Show TensorFlow's log lines (tfa-* agents hide them).")
     ] = False,
+    track: Annotated[
+        str, typer.Option(help="none, or wandb: send config, metrics and videos to W&B.")
+    ] = "none",
 ) -> None:
     """Train AGENT on ENV; writes runs/<agent>-<env>-s<seed>-<time>/."""
     import os
 
     from rlbox.config.experiment import parse_overrides
-    from rlbox.run import runner
+    from rlbox.run import runner, tracking
 
+    tracking.enable(track)
     if verbose:
         os.environ["RLBOX_VERBOSE"] = "1"  # read by rlbox.agents.tfagents.env
 

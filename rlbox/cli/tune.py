@@ -37,9 +37,13 @@ def tune(
         Path | None, typer.Option(help="Study folder (default: runs/tune-AGENT-ENV).")
     ] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the study in this folder.")] = None,
+    track: Annotated[
+        str, typer.Option(help="none, or wandb: every trial's runs to W&B, one group.")
+    ] = "none",
 ) -> None:
     """Search AGENT's config on ENV with Optuna (TPE, median pruning); writes best.yaml."""
     from rlbox.config.experiment import parse_overrides
+    from rlbox.run import tracking
     from rlbox.tune import study
 
     study.check_trials(trials, jobs)
@@ -70,4 +74,5 @@ def tune(
         )  # fmt: skip
         spec = study.create_study(spec, processes=jobs if launcher == "local" else 2)
         typer.echo(f"study {spec.folder}: storage {spec.storage}")
+    tracking.enable(track, group=spec.folder.name)
     study.run_study(spec, trials, jobs, launcher, echo=typer.echo)

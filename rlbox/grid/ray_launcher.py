@@ -18,6 +18,7 @@ from typing import Any
 from rlbox.errors import RlboxError
 from rlbox.grid.local import Outcome, finished, log_path, plan, run_child
 from rlbox.grid.spec import Grid, RunSpec
+from rlbox.run.tracking import tracked_environment
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ def import_ray() -> Any:
             "--launcher ray needs Ray: pip install -e '.[ray]' (or pip install ray)"
         ) from None
     return ray
+
+
+def ray_environment() -> dict[str, Any]:
+    """Task options that carry `--track` to tasks on every node (none when it is off)."""
+    variables = tracked_environment()
+    return {"runtime_env": {"env_vars": variables}} if variables else {}
 
 
 def run_task(run: RunSpec, out: str, log: str) -> None:
@@ -74,6 +81,7 @@ def run_grid_on_ray(grid: Grid, options: RayOptions, *, echo: Any = print) -> li
             num_gpus=options.gpus_per_run,
             max_retries=options.retries,
             retry_exceptions=True,
+            **ray_environment(),
         )
         refs = {}
         for run in pending:

@@ -1,4 +1,5 @@
-"""Where a run's numbers go: metrics.csv (rewritten atomically) and TensorBoard events."""
+"""Where a run's numbers go: metrics.csv (rewritten atomically), TensorBoard events and, when
+tracking is on, Weights & Biases (rlbox.run.tracking)."""
 
 from __future__ import annotations
 
@@ -37,10 +38,13 @@ class MetricsLog:
         tensorboard: bool = True,
         write_every: float = 5.0,
         purge_step: int | None = None,
+        tracker: Any = None,
     ) -> None:
         """`purge_step`: TensorBoard hides events at and after this step written before (what
-        a killed run logged after the checkpoint it resumes from)."""
+        a killed run logged after the checkpoint it resumes from). `tracker`: a
+        tracking.Tracker that gets every new row too."""
         self.path = run_dir / "metrics.csv"
+        self.tracker = tracker
         self.rows: list[dict[str, Any]] = []
         self.write_every = write_every
         self._written_at = -math.inf
@@ -69,6 +73,8 @@ class MetricsLog:
             for key, value in row.items():
                 if key != "step" and isinstance(value, int | float):
                     self.writer.add_scalar(_tag(key), value, step)
+        if self.tracker is not None:
+            self.tracker.log(row, {key: _tag(key) for key in row if key != "step"})
         flush = flush or "eval_return_mean" in row
         if flush or time.monotonic() - self._written_at >= self.write_every:
             self._write()

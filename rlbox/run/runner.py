@@ -19,7 +19,7 @@ import yaml
 from rlbox.agent import Agent
 from rlbox.config.experiment import Experiment
 from rlbox.errors import CheckpointError
-from rlbox.run import checkpoint
+from rlbox.run import checkpoint, rundir, tracking
 from rlbox.run.build import (
     build_agent,
     check_out_dir,
@@ -158,8 +158,13 @@ class Runner:
         self.run_dir = run_dir
         self.show_progress = progress
         self.train_seconds_before = float(train_seconds_before)
+        tracker = None
+        if tracking.is_enabled():
+            tracker = tracking.Tracker(run_dir, rundir.read_config(run_dir))
         # TensorBoard drops what a killed process logged after the checkpoint resumed from
-        self.log = MetricsLog(run_dir, purge_step=agent.env_steps + 1 if agent.env_steps else None)
+        self.log = MetricsLog(
+            run_dir, purge_step=agent.env_steps + 1 if agent.env_steps else None, tracker=tracker
+        )
         self.log.load(up_to_step=agent.env_steps)
         previous = self.log.rows[-1] if self.log.rows else {}
         self.elapsed_before = float(previous.get("time", 0.0))
@@ -184,6 +189,8 @@ class Runner:
         )  # fmt: skip
         fps = render_fps(self.experiment.env_id, self.experiment.env_options)
         write_mp4(self.run_dir / "videos" / f"step-{step}.mp4", frames, fps)
+        if self.log.tracker is not None:
+            self.log.tracker.video(self.run_dir / "videos" / f"step-{step}.mp4", step)
         if self.log.writer is not None:
             video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).unsqueeze(0)
             self.log.writer.add_video("eval/video", video, step, fps=fps)
@@ -274,6 +281,8 @@ class Runner:
             stopped=stopped and not final,
         )  # fmt: skip
         write_atomic(self.run_dir / RESULT_FILE, json.dumps(summary.to_dict(), indent=2))
+        if self.log.tracker is not None:
+            self.log.tracker.finish(summary.to_dict())
         return summary
 
     def save_checkpoint(self, name: str | None = None, **info: Any) -> None:
