@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import torch
-from gymnasium.envs.registration import EnvSpec
+from gymnasium.envs.registration import EnvSpec, load_env_creator
 
 from rlbox.envs.base import AUTORESET_MODE, EpisodeTracker, Step, VectorEnv, observation_dtype
 from rlbox.envs.pomdp import register_pomdp
@@ -67,7 +67,7 @@ def check_env_id(env_id: str) -> EnvSpec:
                 f"({' '.join(str(error).split())})"
             ) from None
     try:
-        return gym.spec(name)
+        spec = gym.spec(name)
     except gym.error.Error as error:
         if _looks_atari(name) and importlib.util.find_spec("ale_py") is None:
             raise MissingExtraError("ale-py", "atari") from None
@@ -76,6 +76,17 @@ def check_env_id(env_id: str) -> EnvSpec:
         raise RlboxError(
             f"unknown environment {env_id!r}{hint}; `rlbox list` shows the known ids"
         ) from error
+    if isinstance(spec.entry_point, str):
+        # what gymnasium.make imports first: Box2D's and MuJoCo's envs need packages of their own
+        try:
+            load_env_creator(spec.entry_point)
+        except gym.error.DependencyNotInstalled as error:
+            if "Box2D" in str(error):
+                raise MissingExtraError(
+                    "Box2D", "box2d", "pip install swig 'rlbox[box2d]'"
+                ) from None
+            raise RlboxError(f"{env_id}: {' '.join(str(error).split())}") from None
+    return spec
 
 
 def make(

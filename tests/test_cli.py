@@ -1,5 +1,6 @@
 """The `rlbox` command as a user runs it, in a subprocess: good paths and every bad input."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -126,6 +127,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
         else rlbox(*args, cwd=tmp_path)
     )
     assert_clean_error(proc, message, out)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here"
+)
+def test_an_env_whose_package_is_missing_is_one_line_and_exit_2(tmp_path):
+    out = tmp_path / "runs"
+    proc = rlbox("train", "td3", "LunarLanderContinuous-v3", "--out", out, cwd=tmp_path)
+    assert_clean_error(proc, "Box2D is not installed; run: pip install swig 'rlbox[box2d]'", out)
 
 
 def test_train_then_eval_then_resume(tmp_path):

@@ -54,7 +54,7 @@ def test_ray_gives_the_local_launchers_results(tmp_path):
 def test_a_killed_worker_is_retried_from_its_checkpoint(tmp_path):
     out = tmp_path / "grid"
     parent = rlbox_cli(
-        "compare", "dqn", "--env", PROBE, "--seeds", 2, "--steps", 20_000, "--jobs", 2,
+        "compare", "dqn", "--env", PROBE, "--seeds", 2, "--steps", 6_000, "--jobs", 2,
         "--set", "checkpoint_every=500", "--set", "eval_every=10000", "--launcher", "ray",
         "--out", out,
     )  # fmt: skip
@@ -70,13 +70,13 @@ def test_a_killed_worker_is_retried_from_its_checkpoint(tmp_path):
     assert parent.returncode == 0, stderr
     assert stdout.count("\ndone dqn-") == 2 and "\nfailed " not in stdout
     for run_dir in (p for p in out.iterdir() if p.name.startswith("dqn-")):
-        assert json.loads((run_dir / "result.json").read_text())["env_steps"] == 20_000
+        assert json.loads((run_dir / "result.json").read_text())["env_steps"] == 6_000
     assert "resuming" in (logs / f"{victim.name}.log").read_text()
 
 
 def test_a_killed_grid_run_again_completes_only_the_missing_runs(tmp_path):
     out = tmp_path / "grid"
-    args = ["compare", "dqn", "--env", PROBE, "--seeds", 2, "--steps", 20_000, "--jobs", 1,
+    args = ["compare", "dqn", "--env", PROBE, "--seeds", 2, "--steps", 6_000, "--jobs", 1,
             "--set", "checkpoint_every=500", "--set", "eval_every=10000", "--launcher", "ray",
             "--out", out]  # fmt: skip
     first = rlbox_cli(*args)
