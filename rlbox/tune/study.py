@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from rlbox.errors import ConfigError, RlboxError
+from rlbox.run.logger import write_atomic
 from rlbox.tune.space import load_space, sample, values_of
 
 STUDY_FILE = "study.yaml"
@@ -84,6 +85,7 @@ def create_study(spec: TuneSpec, processes: int) -> TuneSpec:
     from rlbox.run.build import check_out_dir, prepare
 
     import_optuna()
+    spec = _replace(spec, out=str(spec.folder.resolve()))  # a resume may start elsewhere
     folder = spec.folder
     if (folder / STUDY_FILE).exists():
         raise RlboxError(f"{folder} holds a study already; continue it with --resume {folder}")
@@ -98,8 +100,8 @@ def create_study(spec: TuneSpec, processes: int) -> TuneSpec:
         copy.write_text(Path(spec.space).read_text())
         spec = _replace(spec, space=str(copy))
     spec = _replace(spec, storage=spec.storage or default_storage(folder, processes))
-    (folder / STUDY_FILE).write_text(yaml.safe_dump(asdict(spec), sort_keys=False))
     _load(spec, create=True)
+    write_atomic(folder / STUDY_FILE, yaml.safe_dump(asdict(spec), sort_keys=False))
     return spec
 
 
@@ -138,8 +140,9 @@ def _load(spec: TuneSpec, create: bool = False, worker: int = 0) -> Any:
     )
     if create:
         return optuna.create_study(
-            study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction="maximize"
-        )
+            study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+            direction="maximize", load_if_exists=True,  # a creation cut before study.yaml
+        )  # fmt: skip
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
@@ -239,7 +242,7 @@ def write_outputs(spec: TuneSpec, study: Any, echo: Any = print) -> None:
         f"# rlbox train --config {spec.folder / BEST_FILE} [--seed N]\n"
     )
     body = yaml.safe_dump({"agent": spec.agent, "env": spec.env, **values}, sort_keys=False)
-    (spec.folder / BEST_FILE).write_text(header + body)
+    write_atomic(spec.folder / BEST_FILE, header + body)
     echo(f"best: trial {best.number}, {best.value:.2f}; wrote {spec.folder / BEST_FILE}")
     _plots(study, spec.folder, echo)
 
