@@ -193,12 +193,12 @@ def run_study(spec: TuneSpec, trials: int, jobs: int, launcher: str, echo: Any =
     best.yaml and the plots. Returns the study."""
     shares = [trials // jobs + (i < trials % jobs) for i in range(min(jobs, trials))]
     if launcher == "ray":
-        from rlbox.grid.ray_launcher import import_ray, ray_environment
+        from rlbox.grid.ray_launcher import import_ray, ray_environment, start_local_ray
 
         ray = import_ray()
         started_here = not ray.is_initialized()
         if started_here:
-            ray.init(num_cpus=len(shares), include_dashboard=False, log_to_driver=False)
+            start_local_ray(ray, cpus=len(shares))
         try:
             task = ray.remote(max_calls=1)(run_trials).options(
                 num_cpus=1, max_retries=3, **ray_environment()
