@@ -14,7 +14,6 @@ Algorithm 1, with the automatic entropy tuning of section 5).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +25,9 @@ from torch import Tensor, nn
 from rlbox.agents.common.gradient import gradient_step
 from rlbox.agents.common.offpolicy import OffPolicyActorCritic, OffPolicyConfig
 from rlbox.agents.common.replay import Batch
-from rlbox.agents.common.rng import seeded_init
 from rlbox.config.fields import check, param
 from rlbox.nn.backbone import BackboneSpec
-from rlbox.nn.heads import SquashedGaussianActor, TwinQ, soft_update
+from rlbox.nn.heads import SquashedGaussianActor, soft_update
 
 
 @dataclass(frozen=True)
@@ -75,37 +73,22 @@ class SAC(OffPolicyActorCritic):
 
     config_class = SACConfig
 
-    def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
+    def make_actor(self, backbone: nn.Module, amp: torch.dtype | None) -> nn.Module:
         c: SACConfig = self.config
-        amp = backbone.use.autocast
-        with seeded_init(seed):
-            sde = c.log_std_init if c.use_sde else None
-            self.actor = SquashedGaussianActor(
-                backbone.build(obs_space), self.action_dim, c.net_arch, amp, sde
-            ).to(self.device)
-            self.critic = TwinQ(backbone.build(obs_space), self.action_dim, c.net_arch, 2, amp)
-            self.critic = self.critic.to(self.device)
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        sde = c.log_std_init if c.use_sde else None
+        return SquashedGaussianActor(backbone, self.action_dim, c.net_arch, amp, sde)
+
+    def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
+        super().build(backbone, obs_space, seed)
+        c: SACConfig = self.config
         self.temperature = Temperature(c.ent_coef).to(self.device)
+        self.networks["temperature"] = self.temperature
         self.target_entropy = c.target_entropy * self.action_dim
-        self.networks = {
-            "actor": self.actor,
-            "critic": self.critic,
-            "critic_target": self.critic_target,
-            "temperature": self.temperature,
-        }
-        # the actor's optimizer steps alpha too (when it is learned): see train_step
-        self.actor_params = list(self.actor.parameters())
-        if c.learn_ent_coef:
+        if c.learn_ent_coef:  # the actor's optimizer steps alpha too: see train_step
             self.actor_params.append(self.temperature.log_alpha)
+            self.optimizers["actor"].add_param_group({"params": [self.temperature.log_alpha]})
         else:
             self.temperature.requires_grad_(False)
-        self.critic_params = list(self.critic.parameters())
-        # fused: one kernel per step for all of a network's parameters
-        self.optimizers = {
-            "actor": torch.optim.Adam(self.actor_params, lr=c.lr, fused=True),
-            "critic": torch.optim.Adam(self.critic_params, lr=c.lr, fused=True),
-        }
         # gSDE: the exploration noise matrices, one per env copy, and their age in vector steps
         self.sde_draw: Tensor | None = None
         self.sde_age = 0

@@ -23,16 +23,15 @@ from typing import Any, Literal
 
 import torch
 from gymnasium import spaces
-from torch import Tensor
+from torch import Tensor, nn
 
 from rlbox.agents.common.gradient import gradient_step
 from rlbox.agents.common.offpolicy import OffPolicyActorCritic, OffPolicyConfig
 from rlbox.agents.common.replay import Batch
-from rlbox.agents.common.rng import seeded_init
 from rlbox.config.fields import check, param
 from rlbox.envs.base import Step
 from rlbox.nn.backbone import BackboneSpec
-from rlbox.nn.heads import DeterministicActor, TwinQ, soft_update
+from rlbox.nn.heads import DeterministicActor, soft_update
 
 
 @dataclass(frozen=True)
@@ -87,29 +86,14 @@ class TD3(OffPolicyActorCritic):
 
     config_class = TD3Config
 
+    def make_actor(self, backbone: nn.Module, amp: torch.dtype | None) -> nn.Module:
+        return DeterministicActor(backbone, self.action_dim, self.config.net_arch, amp)
+
     def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
+        super().build(backbone, obs_space, seed)
         c: TD3Config = self.config
-        amp = backbone.use.autocast
-        with seeded_init(seed):
-            self.actor = DeterministicActor(
-                backbone.build(obs_space), self.action_dim, c.net_arch, amp
-            ).to(self.device)
-            self.critic = TwinQ(backbone.build(obs_space), self.action_dim, c.net_arch, 2, amp)
-            self.critic = self.critic.to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.networks = {
-            "actor": self.actor,
-            "critic": self.critic,
-            "actor_target": self.actor_target,
-            "critic_target": self.critic_target,
-        }
-        self.actor_params = list(self.actor.parameters())
-        self.critic_params = list(self.critic.parameters())
-        self.optimizers = {
-            "actor": torch.optim.Adam(self.actor_params, lr=c.lr, fused=True),
-            "critic": torch.optim.Adam(self.critic_params, lr=c.lr, fused=True),
-        }
+        self.networks["actor_target"] = self.actor_target
         self.ou = OrnsteinUhlenbeck(c.action_noise_std) if c.action_noise == "ou" else None
         self.actor_updates = 0
 

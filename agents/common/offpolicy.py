@@ -12,6 +12,7 @@ uniformly random play. Inside the agent, actions are in [-1, 1]^d (replay, losse
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -22,14 +23,14 @@ from torch import Tensor, nn
 
 from rlbox.agents.common.loop import LoopState, run_loop
 from rlbox.agents.common.replay import Batch, ReplayBuffer, Transitions
-from rlbox.agents.common.rng import Generators
+from rlbox.agents.common.rng import Generators, seeded_init
 from rlbox.agents.common.schedules import decay
 from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv, observation_dtype
 from rlbox.errors import ConfigError
 from rlbox.nn.augment import make_augmentation
 from rlbox.nn.backbone import BackboneSpec
-from rlbox.nn.heads import ActionScale
+from rlbox.nn.heads import ActionScale, TwinQ
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class OffPolicyConfig:
 
 
 class OffPolicyActorCritic:
-    """Base of SAC and TD3 (one level). Subclasses build their networks in `build`, which sets
-    `self.actor` and `self.critic` (a `TwinQ`), and register what a checkpoint holds in
-    `self.networks` and `self.optimizers`."""
+    """Base of SAC and TD3 (one level). Subclasses say what their actor is (`make_actor`), add
+    their other networks in `build` to `self.networks` and `self.optimizers` (what a checkpoint
+    holds), and say how to explore and what one gradient step is."""
 
     config_class: ClassVar[type] = OffPolicyConfig
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box,)
@@ -130,9 +131,33 @@ class OffPolicyActorCritic:
 
     # --- what each algorithm says ---------------------------------------------------------------
 
-    def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
-        """Build the networks and their optimizers from `seed`."""
+    def make_actor(self, backbone: nn.Module, amp: torch.dtype | None) -> nn.Module:
+        """The algorithm's actor on `backbone`'s features."""
         raise NotImplementedError
+
+    def build(self, backbone: BackboneSpec, obs_space: spaces.Space, seed: int) -> None:
+        """From `seed`: the actor and the twin critic, each on a backbone of its own (the two
+        Q-functions share the critic's, as SB3's do), the critic's target, and an Adam
+        optimizer for each (fused: one kernel per step for all of a network's parameters).
+        Subclasses add what else they have."""
+        c = self.config
+        amp = backbone.use.autocast
+        with seeded_init(seed):
+            self.actor = self.make_actor(backbone.build(obs_space), amp).to(self.device)
+            critic = TwinQ(backbone.build(obs_space), self.action_dim, c.net_arch, 2, amp)
+            self.critic = critic.to(self.device)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.networks = {
+            "actor": self.actor,
+            "critic": self.critic,
+            "critic_target": self.critic_target,
+        }
+        self.actor_params = list(self.actor.parameters())
+        self.critic_params = list(self.critic.parameters())
+        self.optimizers = {
+            "actor": torch.optim.Adam(self.actor_params, lr=c.lr, fused=True),
+            "critic": torch.optim.Adam(self.critic_params, lr=c.lr, fused=True),
+        }
 
     def explore_action(self, obs: Tensor) -> Tensor:
         """Actions in [-1, 1]^d to take while training, once learning has started."""
