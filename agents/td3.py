@@ -131,7 +131,7 @@ class TD3(OffPolicyActorCritic):
         metrics = {"critic_loss": critic_loss.detach(), "q_mean": q.detach().mean()}
 
         if self.gradient_steps % c.policy_delay == 0:
-            actor_loss = -self.critic(batch.obs, self.actor(batch.obs))[0].mean()
+            actor_loss = -self.critic(batch.obs, self.actor(batch.obs), members=1)[0].mean()
             gradient_step(actor_loss, self.optimizers["actor"], self.actor_params, c.max_grad_norm)
             soft_update(self.critic_target, self.critic, c.tau)
             soft_update(self.actor_target, self.actor, c.tau)

@@ -129,9 +129,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert_clean_error(proc, message, out)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here"
-)
+@pytest.mark.skipif(importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here")
 def test_an_env_whose_package_is_missing_is_one_line_and_exit_2(tmp_path):
     out = tmp_path / "runs"
     proc = rlbox("train", "td3", "LunarLanderContinuous-v3", "--out", out, cwd=tmp_path)

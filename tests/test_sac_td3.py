@@ -180,3 +180,19 @@ def test_sac_with_gsde_finds_the_optimal_action():
     trained.learn(3_000)
     actions = trained.act(torch.tensor([[-1.0], [1.0]])).squeeze(-1)
     assert torch.allclose(actions, torch.tensor([-0.5, 0.5]), atol=0.1), actions
+
+
+def test_the_twin_critic_members_are_independent_mlps():
+    """The ensemble's member i is the MLP of its own weights; the first member alone is the
+    first row of all of them (what TD3's actor reads)."""
+    from rlbox.nn.heads import EnsembleMLP
+
+    torch.manual_seed(0)
+    ensemble = EnsembleMLP(2, [3, 8, 1])
+    x = torch.randn(5, 3)
+    both = ensemble(x)
+    for i in range(2):
+        hidden = torch.relu(x @ ensemble.weights[0][i] + ensemble.biases[0][i])
+        assert torch.allclose(both[i], hidden @ ensemble.weights[1][i] + ensemble.biases[1][i])
+    assert not torch.allclose(both[0], both[1])
+    assert torch.equal(ensemble(x, members=1)[0], both[0])

@@ -160,12 +160,14 @@ class EnsembleMLP(nn.Module):
             nn.init.uniform_(self.biases[-1], -bound, bound)
         self.members = members
 
-    def forward(self, x: Tensor) -> Tensor:
-        """[batch, in] (the same input for every member) -> [members, batch, out]."""
-        x = x.expand(self.members, *x.shape)
+    def forward(self, x: Tensor, members: int | None = None) -> Tensor:
+        """[batch, in] (the same input for every member) -> [members, batch, out]; the first
+        `members` only, when given."""
+        k = members or self.members
+        x = x.expand(k, *x.shape)
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(bias, x, weight)
+            x = torch.baddbmm(bias[:k], x, weight[:k])
             if i < last:
                 x = torch.relu(x)
         return x
@@ -198,10 +200,11 @@ class TwinQ(nn.Module):
         self.q = EnsembleMLP(members, [backbone.features_dim + action_dim, *hidden, 1])
         self.amp = amp
 
-    def forward(self, obs: Tensor, action: Tensor) -> Tensor:
-        """[members, batch] Q-values."""
+    def forward(self, obs: Tensor, action: Tensor, members: int | None = None) -> Tensor:
+        """[members, batch] Q-values (of the first `members` only, when given: TD3's actor
+        reads Q_1 alone)."""
         features = encode(self.backbone, obs, self.amp)
-        return self.q(torch.cat([features, action], dim=-1)).squeeze(-1)
+        return self.q(torch.cat([features, action], dim=-1), members).squeeze(-1)
 
 
 class DeterministicActor(nn.Module):
