@@ -28,12 +28,18 @@ from torch import Tensor
 from rlbox.agents.common.frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from rlbox.agents.common.gradient import gradient_step
 from rlbox.agents.common.loop import LoopState, run_loop
-from rlbox.agents.common.replay import Batch, NStepFolder, PrioritizedReplayBuffer, ReplayBuffer
+from rlbox.agents.common.replay import (
+    Batch,
+    NStepFolder,
+    PrioritizedReplayBuffer,
+    ReplayBuffer,
+    check_buffer_holds_a_step,
+    check_replay_config,
+)
 from rlbox.agents.common.rng import Generators, seeded_init
 from rlbox.agents.common.schedules import Linear, decay
 from rlbox.config.fields import check, param
 from rlbox.envs.base import Step, VectorEnv, observation_dtype
-from rlbox.errors import ConfigError
 from rlbox.nn.augment import make_augmentation
 from rlbox.nn.backbone import BackboneSpec
 from rlbox.nn.cnn import is_image
@@ -79,17 +85,9 @@ class DQNConfig:
 
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
-        for key in ("batch_size", "buffer_size", "train_freq", "gradient_steps", "n_step"):
-            check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
+        check_replay_config(self)
+        check(self.n_step >= 1, "n_step", f"must be >= 1, got {self.n_step}")
         check(self.target_update_interval >= 1, "target_update_interval", "must be >= 1")
-        check(
-            self.batch_size <= self.buffer_size,
-            "batch_size",
-            f"{self.batch_size} is more than buffer_size {self.buffer_size} can ever hold",
-        )
-        check(self.learning_starts >= 0, "learning_starts", "must be >= 0")
-        check(0.0 <= self.gamma <= 1.0, "gamma", f"must be in [0, 1], got {self.gamma}")
-        check(0.0 < self.tau <= 1.0, "tau", f"must be in (0, 1], got {self.tau}")
         check(0.0 <= self.exploration_fraction <= 1.0, "exploration_fraction", "must be in [0, 1]")
         for key in ("exploration_initial_eps", "exploration_final_eps"):
             check(0.0 <= getattr(self, key) <= 1.0, key, "must be in [0, 1]")
@@ -139,11 +137,7 @@ class DQN:
         horizon: int,
         backbone: BackboneSpec | None = None,
     ) -> None:
-        if env.num_envs > config.buffer_size:
-            raise ConfigError(
-                f"invalid value for 'buffer_size': {config.buffer_size} is less than one vector "
-                f"step of num_envs={env.num_envs} transitions"
-            )
+        check_buffer_holds_a_step(config.buffer_size, env.num_envs)
         self.env = env
         self.config = config
         self.device = torch.device(device)

@@ -22,7 +22,13 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from rlbox.agents.common.loop import LoopState, run_loop
-from rlbox.agents.common.replay import Batch, ReplayBuffer, Transitions
+from rlbox.agents.common.replay import (
+    Batch,
+    ReplayBuffer,
+    Transitions,
+    check_buffer_holds_a_step,
+    check_replay_config,
+)
 from rlbox.agents.common.rng import Generators, seeded_init
 from rlbox.agents.common.schedules import decay
 from rlbox.config.fields import check, param
@@ -55,16 +61,7 @@ class OffPolicyConfig:
 
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
-        for key in ("batch_size", "buffer_size", "train_freq", "gradient_steps"):
-            check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
-        check(
-            self.batch_size <= self.buffer_size,
-            "batch_size",
-            f"{self.batch_size} is more than buffer_size {self.buffer_size} can ever hold",
-        )
-        check(self.learning_starts >= 0, "learning_starts", "must be >= 0")
-        check(0.0 <= self.gamma <= 1.0, "gamma", f"must be in [0, 1], got {self.gamma}")
-        check(0.0 < self.tau <= 1.0, "tau", f"must be in (0, 1], got {self.tau}")
+        check_replay_config(self)
         check(all(h >= 1 for h in self.net_arch), "net_arch", "sizes must be >= 1")
         check(self.max_grad_norm >= 0, "max_grad_norm", "must be >= 0")
 
@@ -97,11 +94,7 @@ class OffPolicyActorCritic:
             raise ConfigError(
                 f"{type(self).__name__} needs finite action bounds; {env.env_id} has {space}"
             )
-        if env.num_envs > config.buffer_size:
-            raise ConfigError(
-                f"invalid value for 'buffer_size': {config.buffer_size} is less than one vector "
-                f"step of num_envs={env.num_envs} transitions"
-            )
+        check_buffer_holds_a_step(config.buffer_size, env.num_envs)
         self.env = env
         self.config = config
         self.device = torch.device(device)

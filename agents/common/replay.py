@@ -13,11 +13,37 @@ was truncated, so truncation still bootstraps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from rlbox.envs.base import Step
+from rlbox.errors import ConfigError, check
+
+
+def check_replay_config(config: Any) -> None:
+    """The config checks every replay-based agent shares (DQN, SAC, TD3): sizes and periods of
+    at least 1, a batch the buffer can hold, gamma in [0, 1], tau in (0, 1]."""
+    for key in ("batch_size", "buffer_size", "train_freq", "gradient_steps"):
+        check(getattr(config, key) >= 1, key, f"must be >= 1, got {getattr(config, key)}")
+    check(
+        config.batch_size <= config.buffer_size,
+        "batch_size",
+        f"{config.batch_size} is more than buffer_size {config.buffer_size} can ever hold",
+    )
+    check(config.learning_starts >= 0, "learning_starts", "must be >= 0")
+    check(0.0 <= config.gamma <= 1.0, "gamma", f"must be in [0, 1], got {config.gamma}")
+    check(0.0 < config.tau <= 1.0, "tau", f"must be in (0, 1], got {config.tau}")
+
+
+def check_buffer_holds_a_step(buffer_size: int, num_envs: int) -> None:
+    """A one-line error if one vector step's transitions do not fit in the buffer."""
+    if num_envs > buffer_size:
+        raise ConfigError(
+            f"invalid value for 'buffer_size': {buffer_size} is less than one vector "
+            f"step of num_envs={num_envs} transitions"
+        )
 
 
 @dataclass
