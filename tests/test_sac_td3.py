@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from rlbox.envs.base import Step
 from rlbox.nn.backbone import make_backbone
@@ -163,6 +164,18 @@ def test_gsde_noise_has_the_variance_the_log_density_assumes():
     latent = actor.net(obs)
     expected = latent.square() @ (2 * actor.log_std).exp()
     assert torch.allclose(u.var(dim=0), expected, rtol=0.1), (u.var(dim=0), expected)
+
+
+def test_gsde_entropy_gradient_reaches_the_features():
+    """As SB3's SAC (`learn_features=True`): with the mean held at 0, log pi depends on the
+    hidden layers only through the noise z(s) W and its variance, and still moves them."""
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(make_backbone("flatten", _box(3)), 2, [8], sde_log_std_init=-1.0)
+    nn.init.zeros_(actor.mean.weight)
+    nn.init.zeros_(actor.mean.bias)
+    _, log_prob = actor(torch.randn(16, 3), generator=torch.Generator().manual_seed(1))
+    log_prob.sum().backward()
+    assert actor.net[0].weight.grad.abs().sum() > 0
 
 
 def test_gsde_holds_its_noise_for_sde_sample_freq_steps():

@@ -238,9 +238,11 @@ class SquashedGaussianActor(nn.Module):
     with log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), exact and finite for large |u|.
 
     With `sde_log_std_init` (gSDE, Raffin et al., 2022, as SB3's SAC has it): the noise is
-    u - mu = z(s) W with z the last hidden layer (detached) and W ~ N(0, exp(log_std)^2) a matrix
-    held for several steps (`draw`, standard normal, scaled here so gradients reach log_std);
-    so sigma(s)^2 = z(s)^2 exp(2 log_std), and the mean is clipped to [-2, 2] as in SB3.
+    u - mu = z(s) W with z the last hidden layer and W ~ N(0, exp(log_std)^2) a matrix held for
+    several steps (`draw`, standard normal, scaled here so gradients reach log_std); so
+    sigma(s)^2 = z(s)^2 exp(2 log_std), and the mean is clipped to [-2, 2] as in SB3. z is not
+    detached (SB3's SAC: `learn_features=True`): the entropy term's gradient reaches the hidden
+    layers, which can widen the noise where exploring pays.
     """
 
     LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -280,8 +282,7 @@ class SquashedGaussianActor(nn.Module):
         mean = self.mean(h)
         if self.sde:
             mean = mean.clamp(-2.0, 2.0)
-            latent = h.detach()
-            variance = latent.square() @ (2.0 * self.log_std).exp()
+            variance = h.square() @ (2.0 * self.log_std).exp()
             log_std = 0.5 * (variance + 1e-6).log()
         else:
             log_std = self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
@@ -292,9 +293,9 @@ class SquashedGaussianActor(nn.Module):
                 draw = self.sde_draw(generator)
             weights = self.log_std.exp() * draw
             noise = (
-                latent @ weights
+                h @ weights
                 if weights.dim() == 2
-                else torch.einsum("bf,bfd->bd", latent, weights)
+                else torch.einsum("bf,bfd->bd", h, weights)
             )
             u = mean + noise
         else:
