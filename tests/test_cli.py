@@ -71,6 +71,7 @@ def assert_clean_error(proc, message, out: Path):
         (["list", "--env", "CartPole-v1"], "--env goes with --backbones"),
         (["train", "dqn", "CartPole-v1", "--set", "lr"], "expected key=value"),
         (["train", "dqn", "Pendulum-v1"], "dqn needs a Discrete action space"),
+        (["train", "dqn", ENV, "--set", "batch_size=0"], "'batch_size': must be"),  # untuned
         (["train", "sac", "CartPole-v1"], "sac needs a Box action space"),
         (["train", "td3", "Acrobot-v1"], "agents that fit: a2c, dqn, ppo, reinforce"),
         (["train", "td3", "Pendulum-v1", "--set", "policy_delay=0"], "'policy_delay': must be"),
@@ -143,6 +144,9 @@ def test_train_then_eval_then_resume(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "final eval return" in proc.stdout
+    # the probe env has no tuned dqn values: one line says so and where the values come from
+    assert proc.stderr.count("rlbox: no tuned values for dqn on " + ENV) == 1, proc.stderr
+    assert "experiments/hyperparams/dqn.yaml `default` (steps=" in proc.stderr
     (run_dir,) = out.iterdir()
     assert (run_dir / "checkpoints" / "step-1000" / "state.safetensors").is_file()
 

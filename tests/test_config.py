@@ -106,3 +106,12 @@ def test_backend_section_applies_only_to_runs_on_that_backend(tmp_path, monkeypa
         ("CartPole-v1", "torch"),
         ("Cart*-v1", "gymnasium"),
     ]
+
+    from rlbox.config.tuned import untuned_notice
+
+    assert untuned_notice("ppo", "CartPole-v1", "torch") is None
+    assert untuned_notice("ppo", "CartCar-v1") is None  # tuned by the pattern alone
+    notice = untuned_notice("ppo", "Acrobot-v1")
+    assert "no tuned values for ppo on Acrobot-v1" in notice
+    assert "ppo.yaml `default` (steps=1000)" in notice and "\n" not in notice
+    assert "yaml `default`" not in untuned_notice("dqn", "Acrobot-v1")  # no table at all

@@ -18,17 +18,42 @@ def load_hyperparams(agent: str, env_id: str, backend: str = "gymnasium") -> dic
     is a pattern that matches the env id (`ALE/*-v5`: a family of envs, in file order), then by
     the env's own section, then by the `<env id>@<backend>` section when the run uses that
     backend."""
+    table = _read_table(agent)
+    values = dict(table.get("default") or {})
+    for key in tuned_sections(agent, env_id, backend):
+        values.update(table[key] or {})
+    return values
+
+
+def tuned_sections(agent: str, env_id: str, backend: str = "gymnasium") -> list[str]:
+    """The keys of the sections that tune (agent, env), in the order they apply; empty when
+    the env gets only the `default` section."""
+    table = _read_table(agent)
+    patterns = [k for k in table if _is_pattern(k) and fnmatch.fnmatchcase(env_id, k)]
+    own = [k for k in (env_id, f"{env_id}@{backend}") if k in table]
+    return patterns + own
+
+
+def untuned_notice(agent: str, env_id: str, backend: str = "gymnasium") -> str | None:
+    """One line for a run on an env without tuned values, saying which values it uses instead;
+    None when the env has a section."""
+    if tuned_sections(agent, env_id, backend):
+        return None
+    default = _read_table(agent).get("default") or {}
+    general = ", ".join(f"{k}={v}" for k, v in default.items())
+    source = f"experiments/hyperparams/{agent}.yaml `default` ({general}) and " if default else ""
+    return (
+        f"no tuned values for {agent} on {env_id}: keys not set here come from {source}"
+        f"{agent}'s config defaults (`rlbox list --config {agent}`); `rlbox list` shows the "
+        "tuned pairs"
+    )
+
+
+def _read_table(agent: str) -> dict[str, Any]:
     path = _table_path(agent)
     if not path.is_file():
         return {}
-    table = yaml.safe_load(path.read_text()) or {}
-    values = dict(table.get("default") or {})
-    for key, section in table.items():
-        if _is_pattern(key) and fnmatch.fnmatchcase(env_id, key):
-            values.update(section or {})
-    values.update(table.get(env_id) or {})
-    values.update(table.get(f"{env_id}@{backend}") or {})
-    return values
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def _is_pattern(key: str) -> bool:
@@ -37,9 +62,5 @@ def _is_pattern(key: str) -> bool:
 
 def tuned_env_ids(agent: str) -> list[tuple[str, str]]:
     """(env id or pattern, backend) of each section in experiments/hyperparams/<agent>.yaml."""
-    path = _table_path(agent)
-    if not path.is_file():
-        return []
-    table = yaml.safe_load(path.read_text()) or {}
-    sections = [k for k in table if k != "default"]
+    sections = [k for k in _read_table(agent) if k != "default"]
     return [(k.partition("@")[0], k.partition("@")[2] or "gymnasium") for k in sections]

@@ -292,11 +292,7 @@ class SquashedGaussianActor(nn.Module):
             if draw is None:
                 draw = self.sde_draw(generator)
             weights = self.log_std.exp() * draw
-            noise = (
-                h @ weights
-                if weights.dim() == 2
-                else torch.einsum("bf,bfd->bd", h, weights)
-            )
+            noise = h @ weights if weights.dim() == 2 else torch.einsum("bf,bfd->bd", h, weights)
             u = mean + noise
         else:
             u = mean + log_std.exp() * torch.randn(

@@ -18,6 +18,7 @@ import yaml
 
 from rlbox.agent import Agent
 from rlbox.config.experiment import Experiment
+from rlbox.config.tuned import untuned_notice
 from rlbox.errors import CheckpointError
 from rlbox.run import checkpoint, rundir, tracking
 from rlbox.run.build import (
@@ -83,6 +84,9 @@ def train(
     values.update({k: v for k, v in given.items() if v is not None})
     check_out_dir(Path(out))
     experiment, agent_class = prepare(agent, env_id, values)
+    notice = untuned_notice(agent, env_id, str(experiment.run.backend))
+    if notice is not None:
+        print(f"rlbox: {notice}", file=sys.stderr)
     built = build_agent(experiment, agent_class)
     if experiment.backbone is not None and experiment.backbone.use.init_from:
         transfer_backbone(built, experiment)  # a resume finds these weights in its checkpoint
