@@ -14,6 +14,7 @@ evaluation whose mean reaches the threshold ("nan" if none does within the budge
     python experiments/bench_offpolicy_vs_sb3.py                       # Pendulum 5 seeds, MCC 3
     python experiments/bench_offpolicy_vs_sb3.py --algos sac --envs Pendulum-v1 --seeds 2
     python experiments/bench_offpolicy_vs_sb3.py --time-to -200 --backend torch --seeds 3
+    python experiments/bench_offpolicy_vs_sb3.py --envs LunarLanderContinuous-v3  # box2d extra
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import time
 
 from bench_onpolicy_vs_sb3 import default_budget, in_fresh_process, run_rlbox, summary
 
-SEEDS = {"Pendulum-v1": 5, "MountainCarContinuous-v0": 3}
+SEEDS = {"Pendulum-v1": 5, "MountainCarContinuous-v0": 3, "LunarLanderContinuous-v3": 1}
+DEFAULT_ENVS = ["Pendulum-v1", "MountainCarContinuous-v0"]  # LunarLander: hours, needs box2d
 PROGRESS_EPISODES = 10
 
 # rl-baselines3-zoo, hyperparams/sac.yml and td3.yml (td3's train_freq [1, episode] with
@@ -45,6 +47,16 @@ RL_ZOO = {
         policy_kwargs=dict(net_arch=[400, 300]),
     ),
     ("td3", "MountainCarContinuous-v0"): dict(noise=("ou", 0.5)),
+    ("sac", "LunarLanderContinuous-v3"): dict(
+        learning_rate="lin_7.3e-4", batch_size=256, buffer_size=1000000, gamma=0.99, tau=0.01,
+        train_freq=1, gradient_steps=1, learning_starts=10000,
+        policy_kwargs=dict(net_arch=[400, 300]),
+    ),
+    ("td3", "LunarLanderContinuous-v3"): dict(
+        gamma=0.98, buffer_size=200000, learning_starts=10000, noise=("normal", 0.1),
+        gradient_steps=1, train_freq=1, learning_rate=1e-3,
+        policy_kwargs=dict(net_arch=[400, 300]),
+    ),
 }  # fmt: skip
 
 
@@ -67,6 +79,9 @@ def sb3_model(algo: str, env_id: str, seed: int):
         dim = env.action_space.shape[0]
         noise = OrnsteinUhlenbeckActionNoise if kind == "ou" else NormalActionNoise
         params["action_noise"] = noise(np.zeros(dim), np.full(dim, std))
+    if str(params.get("learning_rate", "")).startswith("lin_"):  # the Zoo's linear schedule
+        start = float(params["learning_rate"].removeprefix("lin_"))
+        params["learning_rate"] = lambda progress_remaining: start * progress_remaining
     cls = {"sac": SAC, "td3": TD3}[algo]
     return cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **params)
 
@@ -218,8 +233,10 @@ def time_to(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algos", nargs="+", default=["sac", "td3"], choices=["sac", "td3"])
-    parser.add_argument("--envs", nargs="+", default=list(SEEDS))
-    parser.add_argument("--seeds", type=int, default=None, help="default: 5 Pendulum, 3 MCC")
+    parser.add_argument("--envs", nargs="+", default=DEFAULT_ENVS)
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="default: 5 Pendulum, 3 MCC, 1 LunarLander"
+    )
     parser.add_argument("--steps", type=int, default=None, help="default: the Zoo's budget")
     parser.add_argument("--time-to", type=float, default=None, help="a return to reach")
     parser.add_argument("--eval-every", type=int, default=1000)
