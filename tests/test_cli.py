@@ -178,6 +178,13 @@ def test_list_shows_agents_tuned_envs_and_probes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for expected in ("dqn", "CartPole-v1", "rlbox/TwoStep-v0"):
         assert expected in proc.stdout
+    from rlbox.catalog import AGENTS
+    from rlbox.config.tuned import tuned_env_ids
+
+    cells = {tuple(c.strip() for c in line.split("│")[1:4]) for line in proc.stdout.splitlines()}
+    for agent in AGENTS:  # every section of every table is a row
+        for env_id, backend in tuned_env_ids(agent):
+            assert (agent, env_id, backend) in cells, (agent, env_id, backend)
     proc = rlbox("list", "--config", "dqn", cwd=tmp_path)
     assert proc.returncode == 0 and "batch_size" in proc.stdout and "eval_every" in proc.stdout
     proc = rlbox("list", "--backbones", "--env", "CartPole-v1", cwd=tmp_path)
