@@ -84,10 +84,10 @@ def train(
     values.update({k: v for k, v in given.items() if v is not None})
     check_out_dir(Path(out))
     experiment, agent_class = prepare(agent, env_id, values)
+    built = build_agent(experiment, agent_class)  # the last check of the run's inputs
     notice = untuned_notice(agent, env_id, str(experiment.run.backend))
     if notice is not None:
         print(f"rlbox: {notice}", file=sys.stderr)
-    built = build_agent(experiment, agent_class)
     if experiment.backbone is not None and experiment.backbone.use.init_from:
         transfer_backbone(built, experiment)  # a resume finds these weights in its checkpoint
     run_dir = create_run_dir(Path(out), experiment, run_name)
