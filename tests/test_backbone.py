@@ -145,12 +145,18 @@ def test_the_backbone_round_trips_through_config_yaml_and_old_configs_still_reso
     ],
 )
 def test_fingerprints_of_mlp_runs_are_those_from_before_the_backbone_section(
-    agent, overrides, before
+    agent, overrides, before, monkeypatch
 ):
     """Grid runs are found by name: the names given when the MLP's sizes were agent keys (the
-    hashes printed by that code) must still name the same runs."""
+    hashes printed by that code) must still name the same runs. MountainCar-v0 had no tuned
+    section then: only the `default` one applies here."""
     from rlbox.catalog import AGENTS
+    from rlbox.config import tuned
 
+    def untuned(agent: str, env_id: str, backend: str) -> dict:
+        return tuned.load_hyperparams(agent, "no-such-env")  # the `default` section alone
+
+    monkeypatch.setattr("rlbox.config.experiment.load_hyperparams", untuned)
     cls = AGENTS.get(agent)
     exp = resolve(agent, "MountainCar-v0", cls.config_class, overrides, cls.default_backbone)
     assert fingerprint(exp) == before

@@ -24,7 +24,7 @@ def test_tuned_values_then_overrides_win():
 
 
 def test_env_without_section_gets_default_section_and_dataclass_defaults():
-    exp = resolved("dqn", "Acrobot-v1", {})
+    exp = resolved("dqn", "FrozenLake-v1", {})
     assert exp.run.steps == 100_000
     assert exp.agent_config == DQNConfig()
 
