@@ -9,6 +9,10 @@ TENSORFLOW ?= tensorflow-cpu==2.21.0
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# Processes for `make test` (pytest-xdist; each test file stays on one of them, with its
+# module fixtures). TEST_WORKERS=0 runs the tests in this process, one at a time.
+TEST_WORKERS ?= 2
+
 AGENT ?= dqn
 ENV ?= CartPole-v1
 ARGS ?=
@@ -72,7 +76,7 @@ train: $(VENV)/.core
 # recordings, the Ray launcher, tuning and tracking are tested wherever tests run.
 test: $(VENV)/.dev $(VENV)/.sb3 $(VENV)/.tfagents $(VENV)/.atari $(VENV)/.video $(VENV)/.ray \
       $(VENV)/.tune $(VENV)/.wandb
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
