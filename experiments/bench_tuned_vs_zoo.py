@@ -56,7 +56,9 @@ def run_pair(
     folder = out / f"{agent}-{env_id.replace('/', '_')}"
     grid = make_grid([agent, baseline], [env_id], seeds, folder, steps, jobs)
     run_grid(grid, echo=lambda line: print(f"  {line}", flush=True))
-    return [row for row in compare_grid(grid).rows if row.agent in (agent, baseline)]
+    # runs left in the folder by other values of these agents come labelled `agent [key=value]`
+    rows = compare_grid(grid).rows
+    return [row for row in rows if row.agent.partition(" [")[0] in (agent, baseline)]
 
 
 def main() -> None:
@@ -72,11 +74,14 @@ def main() -> None:
     for agent, env_id in args.pairs:
         print(f"{agent} and {COUNTERPART[agent]} on {env_id}, seeds {args.seeds}", flush=True)
         rows += run_pair(agent, env_id, args.seeds, args.out, args.jobs, args.steps)
-    print(f"\n{'env':<26} {'agent':<10} {'IQM [95% CI]':>28} {'mean ± std':>20} {'s/run':>8}")
+    width = max([10] + [len(row.agent) for row in rows])
+    print(f"\n{'env':<26} {'agent':<{width}} {'IQM [95% CI]':>28} {'mean ± std':>20} {'s/run':>8}")
     for row in rows:
         iqm = f"{row.iqm:.1f} [{row.iqm_low:.1f}, {row.iqm_high:.1f}]"
         mean = f"{row.final_mean:.1f} ± {row.final_std:.1f}"
-        print(f"{row.env:<26} {row.agent:<10} {iqm:>28} {mean:>20} {row.seconds_per_run:>8.1f}")
+        print(
+            f"{row.env:<26} {row.agent:<{width}} {iqm:>28} {mean:>20} {row.seconds_per_run:>8.1f}"
+        )
 
 
 if __name__ == "__main__":
