@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import time
 
-from bench_onpolicy_vs_sb3 import default_budget, in_fresh_process, run_rlbox, summary
+from bench_onpolicy_vs_sb3 import default_budget, in_fresh_process, linear, run_rlbox, summary
 
 SEEDS = {"Pendulum-v1": 5, "MountainCarContinuous-v0": 3, "LunarLanderContinuous-v3": 1}
 DEFAULT_ENVS = ["Pendulum-v1", "MountainCarContinuous-v0"]  # LunarLander: hours, needs box2d
@@ -48,7 +48,7 @@ RL_ZOO = {
     ),
     ("td3", "MountainCarContinuous-v0"): dict(noise=("ou", 0.5)),
     ("sac", "LunarLanderContinuous-v3"): dict(
-        learning_rate="lin_7.3e-4", batch_size=256, buffer_size=1000000, gamma=0.99, tau=0.01,
+        learning_rate=linear(7.3e-4), batch_size=256, buffer_size=1000000, gamma=0.99, tau=0.01,
         train_freq=1, gradient_steps=1, learning_starts=10000,
         policy_kwargs=dict(net_arch=[400, 300]),
     ),
@@ -79,9 +79,6 @@ def sb3_model(algo: str, env_id: str, seed: int):
         dim = env.action_space.shape[0]
         noise = OrnsteinUhlenbeckActionNoise if kind == "ou" else NormalActionNoise
         params["action_noise"] = noise(np.zeros(dim), np.full(dim, std))
-    if str(params.get("learning_rate", "")).startswith("lin_"):  # the Zoo's linear schedule
-        start = float(params["learning_rate"].removeprefix("lin_"))
-        params["learning_rate"] = lambda progress_remaining: start * progress_remaining
     cls = {"sac": SAC, "td3": TD3}[algo]
     return cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **params)
 

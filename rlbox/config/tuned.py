@@ -20,7 +20,7 @@ def load_hyperparams(agent: str, env_id: str, backend: str = "gymnasium") -> dic
     backend."""
     table = _read_table(agent)
     values = dict(table.get("default") or {})
-    for key in tuned_sections(agent, env_id, backend):
+    for key in _sections(table, env_id, backend):
         values.update(table[key] or {})
     return values
 
@@ -28,18 +28,21 @@ def load_hyperparams(agent: str, env_id: str, backend: str = "gymnasium") -> dic
 def tuned_sections(agent: str, env_id: str, backend: str = "gymnasium") -> list[str]:
     """The keys of the sections that tune (agent, env), in the order they apply; empty when
     the env gets only the `default` section."""
-    table = _read_table(agent)
+    return _sections(_read_table(agent), env_id, backend)
+
+
+def _sections(table: dict[str, Any], env_id: str, backend: str) -> list[str]:
     patterns = [k for k in table if _is_pattern(k) and fnmatch.fnmatchcase(env_id, k)]
-    own = [k for k in (env_id, f"{env_id}@{backend}") if k in table]
-    return patterns + own
+    return patterns + [k for k in (env_id, f"{env_id}@{backend}") if k in table]
 
 
 def untuned_notice(agent: str, env_id: str, backend: str = "gymnasium") -> str | None:
     """One line for a run on an env without tuned values, saying which values it uses instead;
     None when the env has a section."""
-    if tuned_sections(agent, env_id, backend):
+    table = _read_table(agent)
+    if _sections(table, env_id, backend):
         return None
-    default = _read_table(agent).get("default") or {}
+    default = table.get("default") or {}
     general = ", ".join(f"{k}={v}" for k, v in default.items())
     source = f"experiments/hyperparams/{agent}.yaml `default` ({general}) and " if default else ""
     return (
