@@ -25,13 +25,9 @@ def load_hyperparams(agent: str, env_id: str, backend: str = "gymnasium") -> dic
     return values
 
 
-def tuned_sections(agent: str, env_id: str, backend: str = "gymnasium") -> list[str]:
-    """The keys of the sections that tune (agent, env), in the order they apply; empty when
-    the env gets only the `default` section."""
-    return _sections(_read_table(agent), env_id, backend)
-
-
 def _sections(table: dict[str, Any], env_id: str, backend: str) -> list[str]:
+    """The keys of the sections that tune env_id, in the order they apply (none: the env gets
+    the `default` section alone)."""
     patterns = [k for k in table if _is_pattern(k) and fnmatch.fnmatchcase(env_id, k)]
     return patterns + [k for k in (env_id, f"{env_id}@{backend}") if k in table]
 
